@@ -1,0 +1,303 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import {
+  access,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Provisioning of the test control plane's binaries and the Gateway API CRDs.
+ *
+ * Binaries come from `KUBEBUILDER_ASSETS` (controller-runtime's convention: a folder holding `etcd`
+ * and `kube-apiserver`) when it is set; otherwise they are built with Go from the pinned wrapper
+ * modules in ./controlplane into a cache folder keyed by a hash of those modules' go.mod/go.sum, so
+ * a rebuild happens exactly when a pin changes. See docs/decisions/001-envtest-from-go-modules.md.
+ */
+
+export const CONTROLPLANE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'controlplane');
+
+/** The wrapper modules whose go.mod/go.sum make up the cache key. */
+const WRAPPER_MODULES = ['etcd', 'kube-apiserver', 'gateway-api'] as const;
+
+/** Bump when the cache layout or build recipe changes without a pin changing. */
+const RECIPE_VERSION = '1';
+
+interface BuildTarget {
+  binary: 'etcd' | 'kube-apiserver' | 'kubectl';
+  module: 'etcd' | 'kube-apiserver';
+  pkg: string;
+}
+
+const TARGETS: Record<BuildTarget['binary'], BuildTarget> = {
+  etcd: { binary: 'etcd', module: 'etcd', pkg: 'go.etcd.io/etcd/server/v3' },
+  'kube-apiserver': {
+    binary: 'kube-apiserver',
+    module: 'kube-apiserver',
+    pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
+  },
+  // kubectl resolves inside the kube-apiserver wrapper's module graph: same pinned k8s.io/kubernetes.
+  kubectl: { binary: 'kubectl', module: 'kube-apiserver', pkg: 'k8s.io/kubernetes/cmd/kubectl' },
+};
+
+export interface Assets {
+  /** Where the binaries came from. */
+  source: 'KUBEBUILDER_ASSETS' | 'cache';
+  etcd: string;
+  kubeApiserver: string;
+  /** Folder of Gateway API standard CRD yaml files (CustomResourceDefinitions and possibly others). */
+  gatewayApiCrdDir: string;
+  /** The cache folder for this key (`<root>/<key>`). */
+  cacheDir: string;
+  key: string;
+}
+
+export type Log = (msg: string) => void;
+
+const silent: Log = () => {};
+
+export function cacheRoot(): string {
+  return process.env.PORTICO_ENVTEST_CACHE || join(homedir(), '.cache', 'portico', 'envtest');
+}
+
+/** sha256 over every wrapper module's go.mod + go.sum (+ platform and recipe), first 16 hex chars. */
+export async function cacheKey(): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`recipe ${RECIPE_VERSION} ${process.platform}/${process.arch}\n`);
+  for (const mod of WRAPPER_MODULES) {
+    for (const f of ['go.mod', 'go.sum']) {
+      const path = join(CONTROLPLANE_DIR, mod, f);
+      h.update(`${mod}/${f}\n`);
+      h.update(await readFile(path));
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, fsc.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, fsc.X_OK);
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      cmd,
+      args,
+      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GOFLAGS: process.env.GOFLAGS ?? '' } },
+      (err, stdout, stderr) => {
+        if (err) {
+          const e = err as NodeJS.ErrnoException;
+          if (e.code === 'ENOENT') {
+            reject(new Error(`${cmd} not found on PATH: Go is needed to provision the test control plane`));
+            return;
+          }
+          reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve(stdout);
+      },
+    );
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An exclusive lock file holding the owner's pid. A lock whose owner is gone is stale and taken over,
+ * so a build killed half-way never blocks the next one.
+ */
+async function withLock<T>(lockPath: string, log: Log, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lockPath), { recursive: true });
+  let announced = false;
+  for (;;) {
+    try {
+      const fh = await open(lockPath, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+        log(`envtest: removing stale lock ${lockPath} (pid ${owner} is gone)`);
+        await rm(lockPath, { force: true });
+        continue;
+      }
+      if (!Number.isInteger(owner)) {
+        // Just created by someone who has not written the pid yet, or a corrupt file: give it a
+        // moment, then treat an old pid-less file as stale.
+        const age = Date.now() - (await stat(lockPath).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+        if (age > 10_000) await rm(lockPath, { force: true });
+      }
+      if (!announced) {
+        log(`envtest: waiting for another process (pid ${owner}) provisioning into the same cache`);
+        announced = true;
+      }
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+async function goBuild(target: BuildTarget, outDir: string, log: Log): Promise<number> {
+  const started = Date.now();
+  const out = join(outDir, target.binary);
+  log(`envtest: building ${target.binary} from ${target.pkg} (first build takes minutes)`);
+  await run('go', ['build', '-trimpath', '-o', out, target.pkg], join(CONTROLPLANE_DIR, target.module));
+  const secs = (Date.now() - started) / 1000;
+  log(`envtest: built ${target.binary} in ${secs.toFixed(1)} s`);
+  return secs;
+}
+
+/** `go mod download` the pinned gateway-api module (go.sum-verified) and copy its standard CRDs. */
+async function fetchGatewayApiCrds(outDir: string, log: Log): Promise<string> {
+  const moduleDir = join(CONTROLPLANE_DIR, 'gateway-api');
+  const gomod = await readFile(join(moduleDir, 'go.mod'), 'utf8');
+  const m = /^require\s+sigs\.k8s\.io\/gateway-api\s+(\S+)/m.exec(gomod);
+  if (!m?.[1]) throw new Error(`no sigs.k8s.io/gateway-api require in ${moduleDir}/go.mod`);
+  const version = m[1];
+  const info = JSON.parse(
+    await run('go', ['mod', 'download', '-json', 'sigs.k8s.io/gateway-api'], moduleDir),
+  ) as {
+    Dir?: string;
+    Error?: string;
+  };
+  if (info.Error || !info.Dir) throw new Error(`go mod download sigs.k8s.io/gateway-api: ${info.Error}`);
+  const src = join(info.Dir, 'config', 'crd', 'standard');
+  await mkdir(outDir, { recursive: true });
+  const files = (await readdir(src)).filter((f) => f.endsWith('.yaml')).sort();
+  if (files.length === 0) throw new Error(`no CRDs under ${src}`);
+  for (const f of files) await copyFile(src + '/' + f, join(outDir, f));
+  log(`envtest: Gateway API ${version}: copied ${files.length} standard CRD files`);
+  return version;
+}
+
+interface Manifest {
+  key: string;
+  gatewayApi: string;
+  buildSeconds: Record<string, number>;
+  createdAt: string;
+}
+
+/**
+ * Make sure `<root>/<key>/` holds bin/etcd, bin/kube-apiserver and gateway-api/*.yaml. Everything
+ * is produced in a temp folder next to it and renamed into place, under a lock, so a reader never
+ * sees a half-built cache and two processes never build at the same time.
+ */
+async function ensureCache(log: Log): Promise<{ dir: string; key: string }> {
+  const root = cacheRoot();
+  const key = await cacheKey();
+  const dir = join(root, key);
+  const done = join(dir, 'manifest.json');
+  if (await exists(done)) return { dir, key };
+  await withLock(join(root, `${key}.lock`), log, async () => {
+    if (await exists(done)) return; // someone else finished while we waited
+    const tmp = join(root, `.tmp-${key}-${randomBytes(4).toString('hex')}`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(join(tmp, 'bin'), { recursive: true });
+    try {
+      const started = Date.now();
+      const buildSeconds: Record<string, number> = {};
+      const gatewayApi = await fetchGatewayApiCrds(join(tmp, 'gateway-api'), log);
+      for (const t of [TARGETS.etcd, TARGETS['kube-apiserver']]) {
+        buildSeconds[t.binary] = await goBuild(t, join(tmp, 'bin'), log);
+      }
+      const total = (Date.now() - started) / 1000;
+      buildSeconds.total = total;
+      const manifest: Manifest = { key, gatewayApi, buildSeconds, createdAt: new Date().toISOString() };
+      await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      await rm(dir, { recursive: true, force: true }); // a partial folder from an older recipe
+      await rename(tmp, dir);
+      log(`envtest: provisioned ${dir} in ${total.toFixed(1)} s`);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  });
+  return { dir, key };
+}
+
+export async function provision(opts: { log?: Log } = {}): Promise<Assets> {
+  const log = opts.log ?? silent;
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  const { dir, key } = await ensureCache(log);
+  const gatewayApiCrdDir = join(dir, 'gateway-api');
+  if (assets) {
+    const etcd = join(assets, 'etcd');
+    const kubeApiserver = join(assets, 'kube-apiserver');
+    for (const b of [etcd, kubeApiserver]) {
+      if (!(await isExecutable(b)))
+        throw new Error(`KUBEBUILDER_ASSETS=${assets}: ${b} is missing or not executable`);
+    }
+    return { source: 'KUBEBUILDER_ASSETS', etcd, kubeApiserver, gatewayApiCrdDir, cacheDir: dir, key };
+  }
+  return {
+    source: 'cache',
+    etcd: join(dir, 'bin', 'etcd'),
+    kubeApiserver: join(dir, 'bin', 'kube-apiserver'),
+    gatewayApiCrdDir,
+    cacheDir: dir,
+    key,
+  };
+}
+
+/**
+ * Build kubectl from the same pinned k8s.io/kubernetes into `<cache>/<key>/bin/kubectl` on demand
+ * (only the CLI needs it: the distro kubectl on some machines is not a plain upstream build).
+ */
+export async function provisionKubectl(opts: { log?: Log } = {}): Promise<string> {
+  const log = opts.log ?? silent;
+  const { dir, key } = await ensureCache(log);
+  const out = join(dir, 'bin', 'kubectl');
+  if (await isExecutable(out)) return out;
+  await withLock(join(cacheRoot(), `${key}.kubectl.lock`), log, async () => {
+    if (await isExecutable(out)) return;
+    const tmp = join(cacheRoot(), `.tmp-${key}-kubectl-${randomBytes(4).toString('hex')}`);
+    await mkdir(tmp, { recursive: true });
+    try {
+      await goBuild(TARGETS.kubectl, tmp, log);
+      await rename(join(tmp, 'kubectl'), out);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+  return out;
+}

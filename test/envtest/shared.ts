@@ -1,0 +1,22 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+
+/**
+ * Access to the ONE control plane started by global-setup.ts, from inside integration/e2e tests.
+ * Tests that need to kill the apiserver or want a pristine cluster start their own with
+ * startControlPlane() from ./index.ts instead.
+ */
+
+export function sharedKubeconfigPath(): string {
+  const path = inject('kubeconfig');
+  if (!path) {
+    throw new Error('no shared control plane: run this test in the vitest project "integration" or "e2e"');
+  }
+  return path;
+}
+
+export function sharedKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(sharedKubeconfigPath());
+  return kc;
+}
