@@ -50,15 +50,20 @@ export function reverseZoneForCidr(cidr: string): string {
   const bits = Number(lenText);
   if (!addr || !Number.isInteger(bits)) throw new Error(`invalid CIDR "${cidr}"`);
   if (isIPv4(addr)) {
-    if (bits % 8 !== 0 || bits < 8 || bits > 32) throw new Error(`reverse zone needs a /8, /16, /24 or /32: ${cidr}`);
+    if (bits % 8 !== 0 || bits < 8 || bits > 32)
+      throw new Error(`reverse zone needs a /8, /16, /24 or /32: ${cidr}`);
     const octets = [...ipv4Bytes(addr)].slice(0, bits / 8);
     return `${octets.reverse().join('.')}.in-addr.arpa`;
   }
   if (isIPv6(addr)) {
-    if (bits % 4 !== 0 || bits < 4 || bits > 128) throw new Error(`reverse zone needs a multiple of /4: ${cidr}`);
+    if (bits % 4 !== 0 || bits < 4 || bits > 128)
+      throw new Error(`reverse zone needs a multiple of /4: ${cidr}`);
     const nibbles: string[] = [];
     for (const b of ipv6Bytes(addr)) nibbles.push((b >> 4).toString(16), (b & 0xf).toString(16));
-    return `${nibbles.slice(0, bits / 4).reverse().join('.')}.ip6.arpa`;
+    return `${nibbles
+      .slice(0, bits / 4)
+      .reverse()
+      .join('.')}.ip6.arpa`;
   }
   throw new Error(`invalid CIDR "${cidr}"`);
 }

@@ -28,7 +28,12 @@ export function hashLabel(h: number, buf: Uint8Array, start: number, len: number
  * Given the offsets of `count` labels (each offset points at the label's length byte), write into
  * `out[i]` the hash of the name made of labels i..count-1, and `out[count]` = ROOT_HASH.
  */
-export function suffixHashes(buf: Uint8Array, labelOffsets: Int32Array, count: number, out: Int32Array): void {
+export function suffixHashes(
+  buf: Uint8Array,
+  labelOffsets: Int32Array,
+  count: number,
+  out: Int32Array,
+): void {
   let h = ROOT_HASH;
   out[count] = h;
   for (let i = count - 1; i >= 0; i--) {

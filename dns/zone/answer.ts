@@ -18,7 +18,14 @@ import {
 } from '../wire/constants.ts';
 import { wireEqualsLower } from '../wire/name.ts';
 import { newParsedQuery, type ParsedQuery, ParseStatus, parseQuery } from '../wire/query.ts';
-import { type Blob, nxBlob, type SnapshotSet, synthBlob, type ZoneNode, type ZoneSnapshot } from './snapshot.ts';
+import {
+  type Blob,
+  nxBlob,
+  type SnapshotSet,
+  synthBlob,
+  type ZoneNode,
+  type ZoneSnapshot,
+} from './snapshot.ts';
 
 export interface AnswerOptions {
   /** TCP: no size limit but the 64 KiB frame. UDP: 512, or the EDNS size capped by maxUdpPayload. */
@@ -71,7 +78,9 @@ function respond(
   let limit = 65535;
   if (!opts.tcp) {
     // RFC 6891 §6.2.5: sizes under 512 mean 512.
-    limit = q.edns ? Math.min(Math.max(q.ednsUdpSize, CLASSIC_UDP_SIZE), opts.maxUdpPayload) : CLASSIC_UDP_SIZE;
+    limit = q.edns
+      ? Math.min(Math.max(q.ednsUdpSize, CLASSIC_UDP_SIZE), opts.maxUdpPayload)
+      : CLASSIC_UDP_SIZE;
   }
   let size = qEnd + body.length + optLen;
   let tc = 0;
@@ -125,7 +134,12 @@ function respond(
   return out;
 }
 
-function respondBlob(msg: Uint8Array, b: Blob, opts: AnswerOptions, info: AnswerInfo | undefined): Uint8Array {
+function respondBlob(
+  msg: Uint8Array,
+  b: Blob,
+  opts: AnswerOptions,
+  info: AnswerInfo | undefined,
+): Uint8Array {
   return respond(msg, b.flags, b.an, b.ns, b.ar, b.body, 0, opts, info);
 }
 

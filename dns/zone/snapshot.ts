@@ -88,7 +88,13 @@ export interface BuildResult {
 const ANY_PREFERENCE = [RRType.CNAME, RRType.A, RRType.AAAA, RRType.SOA, RRType.NS, RRType.TXT, RRType.PTR];
 const MAX_CHASE = 8;
 
-function blob(rcode: number, an: WireRecord[], ns: WireRecord[], base: number, dict: Map<string, number>): Blob {
+function blob(
+  rcode: number,
+  an: WireRecord[],
+  ns: WireRecord[],
+  base: number,
+  dict: Map<string, number>,
+): Blob {
   const w = new Writer(base, dict);
   for (const r of an) w.record(r);
   for (const r of ns) w.record(r);
@@ -136,7 +142,7 @@ function addRecord(
   if (!set.data.some((d) => JSON.stringify(d) === key)) set.data.push(data);
 }
 
-function rdataFor(type: string, value: string, zone: string): RData {
+function rdataFor(type: string, value: string): RData {
   switch (type) {
     case 'A':
       ipv4Bytes(value);
@@ -146,7 +152,8 @@ function rdataFor(type: string, value: string, zone: string): RData {
       return { type: 'AAAA', address: value };
     case 'CNAME':
     case 'PTR': {
-      const t = parseName(qualify(value, zone));
+      // Targets are absolute host names (lib/api DNSRecord): `app.example.org`, trailing dot optional.
+      const t = parseName(value);
       if (t.labels[0] === '*') throw new Error(`${type} target "${value}" cannot be a wildcard`);
       return { type, target: t.text };
     }
@@ -164,8 +171,12 @@ function isReverseZone(zone: string): boolean {
 /** Build every zone. Bad records are reported in `errors` and skipped; a bad zone name skips the zone. */
 export function buildSnapshotSet(inputs: readonly ZoneInput[]): BuildResult {
   const errors: string[] = [];
-  const parsed: Array<{ input: ZoneInput; apex: Name; owners: Map<string, Map<number, RRset>>; count: number }> =
-    [];
+  const parsed: Array<{
+    input: ZoneInput;
+    apex: Name;
+    owners: Map<string, Map<number, RRset>>;
+    count: number;
+  }> = [];
   const seen = new Set<string>();
   for (const input of inputs) {
     let apex: Name;
@@ -198,7 +209,7 @@ export function buildSnapshotSet(inputs: readonly ZoneInput[]): BuildResult {
         if (!Array.isArray(r.values) || r.values.length === 0) throw new Error('no values');
         for (const v of r.values) {
           if (typeof v !== 'string') throw new Error(`value ${JSON.stringify(v)} is not a string`);
-          addRecord(owners, owner.text, recordTypeCode[r.type], rttl, rdataFor(r.type, v, apex.text));
+          addRecord(owners, owner.text, recordTypeCode[r.type], rttl, rdataFor(r.type, v));
         }
       } catch (e) {
         errors.push(`${where}: ${(e as Error).message}`);
@@ -226,7 +237,9 @@ export function buildSnapshotSet(inputs: readonly ZoneInput[]): BuildResult {
   }
 
   // PTR for every forward A/AAAA whose reverse name falls in a configured reverse zone.
-  const reverse = parsed.filter((p) => isReverseZone(p.apex.text)).sort((a, b) => b.apex.labels.length - a.apex.labels.length);
+  const reverse = parsed
+    .filter((p) => isReverseZone(p.apex.text))
+    .sort((a, b) => b.apex.labels.length - a.apex.labels.length);
   if (reverse.length > 0) {
     for (const p of parsed) {
       if (isReverseZone(p.apex.text)) continue;
@@ -250,7 +263,13 @@ export function buildSnapshotSet(inputs: readonly ZoneInput[]): BuildResult {
 
   const set: SnapshotSet = { zones: new Map(), list: [] };
   for (const p of parsed) {
-    const z = buildZone(p.input, p.apex, p.owners, p.count);
+    let z: ZoneSnapshot;
+    try {
+      z = buildZone(p.input, p.apex, p.owners, p.count);
+    } catch (e) {
+      errors.push(`zone "${p.apex.text}": ${(e as Error).message}; zone not served`);
+      continue;
+    }
     set.list.push(z);
     const h = nameHash(p.apex);
     const prev = set.zones.get(h);
@@ -263,11 +282,16 @@ export function buildSnapshotSet(inputs: readonly ZoneInput[]): BuildResult {
   return { set, errors };
 }
 
-function buildZone(input: ZoneInput, apex: Name, owners: Map<string, Map<number, RRset>>, count: number): ZoneSnapshot {
+function buildZone(
+  input: ZoneInput,
+  apex: Name,
+  owners: Map<string, Map<number, RRset>>,
+  count: number,
+): ZoneSnapshot {
   const ttl = input.ttl ?? DEFAULT_TTL;
   const s = input.soa ?? {};
-  const mname = parseName(qualify(s.mname ?? 'ns', apex.text)).text;
-  const rname = parseName(qualify(s.rname ?? 'hostmaster', apex.text)).text;
+  const mname = parseName(s.mname ?? qualify('ns', apex.text)).text;
+  const rname = parseName(s.rname ?? qualify('hostmaster', apex.text)).text;
   const soa: Soa = {
     mname,
     rname,
@@ -277,10 +301,11 @@ function buildZone(input: ZoneInput, apex: Name, owners: Map<string, Map<number,
     expire: s.expire ?? DEFAULT_SOA.expire,
     minimum: s.minimum ?? DEFAULT_SOA.minimum,
   };
-  const soaTtl = s.ttl ?? ttl;
-  const nameservers = (input.nameservers?.length ? input.nameservers : [mname]).map(
-    (n) => parseName(qualify(n, apex.text)).text,
-  );
+  for (const k of ['refresh', 'retry', 'expire', 'minimum'] as const) {
+    if (!validTtl(soa[k])) throw new Error(`invalid soa.${k} ${String(soa[k])}`);
+  }
+  const soaTtl = ttl;
+  const nameservers = (input.nameServers?.length ? input.nameServers : [mname]).map((n) => parseName(n).text);
   addRecord(owners, apex.text, RRType.SOA, soaTtl, { type: 'SOA', soa });
   for (const n of nameservers) addRecord(owners, apex.text, RRType.NS, ttl, { type: 'NS', target: n });
 
@@ -347,7 +372,8 @@ function buildZone(input: ZoneInput, apex: Name, owners: Map<string, Map<number,
     const base = 12 + n.wire.length + 4;
     const owner: Owner = n.text;
     for (const t of qtypes) {
-      if (n.rrsets.has(t) || n.rrsets.has(RRType.CNAME)) n.answers.set(t, encodeLookup(zone, n, owner, t, base, dict));
+      if (n.rrsets.has(t) || n.rrsets.has(RRType.CNAME))
+        n.answers.set(t, encodeLookup(zone, n, owner, t, base, dict));
     }
     n.fallback = encodeLookup(zone, n, owner, 0, base, dict);
     n.any = encodeAny(zone, n, owner, base, dict);
@@ -381,7 +407,14 @@ function findNode(zone: ZoneSnapshot, text: string): ZoneNode | undefined {
  * (RFC 1034 §4.3.2 step 3a; RFC 6604: the rcode is that of the last name in the chain).
  * qtype 0 stands for "a type no record here has".
  */
-function encodeLookup(zone: ZoneSnapshot, n: ZoneNode, owner: Owner, qtype: number, base: number, dict: Map<string, number>): Blob {
+function encodeLookup(
+  zone: ZoneSnapshot,
+  n: ZoneNode,
+  owner: Owner,
+  qtype: number,
+  base: number,
+  dict: Map<string, number>,
+): Blob {
   const an: WireRecord[] = [];
   let cur: ZoneNode | undefined = n;
   let curOwner: Owner = owner;
@@ -408,7 +441,13 @@ function encodeLookup(zone: ZoneSnapshot, n: ZoneNode, owner: Owner, qtype: numb
 }
 
 /** RFC 8482 §4.2: answer ANY with one RRset of the name rather than all of them. */
-function encodeAny(zone: ZoneSnapshot, n: ZoneNode, owner: Owner, base: number, dict: Map<string, number>): Blob {
+function encodeAny(
+  zone: ZoneSnapshot,
+  n: ZoneNode,
+  owner: Owner,
+  base: number,
+  dict: Map<string, number>,
+): Blob {
   for (const t of ANY_PREFERENCE) {
     const s = n.rrsets.get(t);
     if (s) return blob(Rcode.NOERROR, records(owner, s), [], base, dict);

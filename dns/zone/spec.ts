@@ -1,19 +1,18 @@
 // What a zone is made of — the one input shape every source feeds (static file, DNSZone spec,
-// Gateway API routes, Services). Shape = the DNSZone spec: zone, ttl, soa, nameservers, records.
+// Gateway API routes, Services). Shape = lib/api DNSZoneSpec without `sources` (zone, ttl, soa,
+// nameServers, records) so a DNSZone's static part passes straight through; sources append records.
 
 /** SOA fields a zone may set; all optional. The serial is never configured: see table.ts. */
 export interface SoaSettings {
-  /** Primary name server. Default `ns.<zone>`. */
+  /** Primary name server, absolute host name. Default `ns.<zone>`. */
   mname?: string;
   /** Responsible mailbox as a name (hostmaster.example.com). Default `hostmaster.<zone>`. */
   rname?: string;
   refresh?: number;
   retry?: number;
   expire?: number;
-  /** Negative-caching TTL bound (RFC 2308 §4). Default 60. */
+  /** Negative-caching TTL bound (RFC 2308 §4). Default 30. The SOA record's own TTL is the zone TTL. */
   minimum?: number;
-  /** TTL of the SOA record itself. Default: the zone TTL. */
-  ttl?: number;
 }
 
 /** Record types a zone may hold. SOA and apex NS come from `soa` / `nameservers`, not from here. */
@@ -23,7 +22,10 @@ export interface RecordInput {
   /** Relative to the zone ('app', '*.apps', '@' = apex) or absolute with a trailing dot. */
   name: string;
   type: RecordInputType;
-  /** One RR per value: addresses for A/AAAA, a target name for CNAME/PTR, text for TXT. */
+  /**
+   * One RR per value: addresses for A/AAAA, an absolute host name (trailing dot optional) for
+   * CNAME/PTR, text for TXT.
+   */
   values: string[];
   /** Default: the zone TTL. */
   ttl?: number;
@@ -37,8 +39,8 @@ export interface ZoneSpec {
   /** Default TTL for records. Default 300. */
   ttl?: number;
   soa?: SoaSettings;
-  /** Apex NS names. Default [soa.mname]. */
-  nameservers?: string[];
+  /** Apex NS host names (absolute). Default [soa.mname]. */
+  nameServers?: string[];
   records: RecordInput[];
 }
 
@@ -48,7 +50,7 @@ export interface ZoneInput extends ZoneSpec {
 }
 
 export const DEFAULT_TTL = 300;
-export const DEFAULT_SOA = { refresh: 3600, retry: 600, expire: 86400, minimum: 60 } as const;
+export const DEFAULT_SOA = { refresh: 3600, retry: 600, expire: 86400, minimum: 30 } as const;
 export const RECORD_TYPES: readonly RecordInputType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'PTR'];
 
 const MAX_TTL = 0x7fffffff; // RFC 2181 §8

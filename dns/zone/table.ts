@@ -26,7 +26,7 @@ export function fingerprint(spec: ZoneSpec): string {
     spec.zone.toLowerCase(),
     spec.ttl ?? null,
     spec.soa ?? null,
-    spec.nameservers ?? null,
+    spec.nameServers ?? null,
     records,
   ]);
 }

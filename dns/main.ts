@@ -1,0 +1,164 @@
+// Portico DNS: the single binary.
+//
+//   node dns/main.ts --config examples/zone.yaml            standalone: zones from a YAML file
+//   node dns/main.ts --kubeconfig ~/.kube/config ...         Kubernetes mode (sources: not wired yet)
+//
+// Standalone mode loads the file before it answers anything, then reloads it on change; a broken
+// edit is logged and the previous zones stay served.
+
+import { parseArgs } from 'node:util';
+import { createLogger, startObserveServer } from './observe.ts';
+import type { RateLimitOptions } from './server/rrl.ts';
+import { type DnsServer, startDnsServer } from './server/server.ts';
+import { loadZoneFile, watchZoneFile } from './static.ts';
+import { describe } from './zone/snapshot.ts';
+import { ZoneTable } from './zone/table.ts';
+
+export const usage = `usage: node dns/main.ts --config FILE [options]
+  --config FILE           zones (YAML, DNSZone spec shape); reloaded when it changes
+  --kubeconfig FILE       Kubernetes mode (Gateway API / Service / DNSZone sources) — not available yet
+  --address ADDR          listen address (default 127.0.0.1)
+  --port N                UDP+TCP port (default 5353; 0 = any free port)
+  --workers N|auto        serving threads (default 1)
+  --max-udp-payload N     EDNS UDP payload cap (default 1232)
+  --rate-limit N          responses per second per /24 (v4) or /56 (v6); off by default
+  --observe HOST:PORT     serve /metrics /healthz /readyz (off by default)
+  --log-level LEVEL       pino level (default info)`;
+
+export interface StandaloneOptions {
+  config: string;
+  address?: string;
+  port?: number;
+  workers?: number | 'auto';
+  maxUdpPayload?: number;
+  rateLimit?: RateLimitOptions;
+  observe?: string;
+  logLevel?: string;
+  /** Debounce for file reloads. */
+  reloadDebounceMs?: number;
+}
+
+export interface Standalone {
+  server: DnsServer;
+  observePort: number | undefined;
+  close(): Promise<void>;
+}
+
+export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
+  const log = createLogger({ name: 'portico-dns', level: o.logLevel ?? 'info' });
+  // Load first: a file that does not parse at start-up is a configuration error, not a degraded state.
+  const specs = await loadZoneFile(o.config);
+  const server = await startDnsServer({
+    address: o.address ?? '127.0.0.1',
+    port: o.port ?? 5353,
+    workers: o.workers ?? 1,
+    ...(o.maxUdpPayload !== undefined ? { maxUdpPayload: o.maxUdpPayload } : {}),
+    ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+  });
+  const table = new ZoneTable();
+  const apply = (reason: string, s: typeof specs) => {
+    const u = table.update(s);
+    server.update(u);
+    log.info({ reason, zones: describe(u.set), changed: u.changed }, 'zones loaded');
+  };
+  apply('start', specs);
+  const stopWatch = watchZoneFile(
+    o.config,
+    (s) => apply('file changed', s),
+    (err) =>
+      log.error({ err: err.message, file: o.config }, 'zone file rejected; still serving the previous zones'),
+    o.reloadDebounceMs ?? 200,
+  );
+  const obs = o.observe
+    ? await startObserveServer({
+        address: o.observe,
+        registry: server.metrics.registry,
+        ready: server.ready,
+        beforeScrape: () => server.collect(),
+      })
+    : undefined;
+  log.info(
+    { address: server.address, port: server.port, observe: obs?.port },
+    `serving DNS on ${server.address}:${server.port} (udp+tcp); try: dig @${server.address} -p ${server.port} <name>`,
+  );
+  return {
+    server,
+    observePort: obs?.port,
+    async close() {
+      stopWatch();
+      await obs?.close();
+      await server.close();
+    },
+  };
+}
+
+function parseWorkers(v: string | undefined): number | 'auto' | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--workers must be a positive integer or auto`);
+  return n;
+}
+
+function intArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      address: { type: 'string' },
+      port: { type: 'string' },
+      workers: { type: 'string' },
+      'max-udp-payload': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      observe: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  if (values.kubeconfig !== undefined) {
+    // Seam for Kubernetes mode: dns/sources will turn Gateways/Routes/Services/DNSZones into ZoneSpecs
+    // and feed the same ZoneTable → server.update path runStandalone uses.
+    throw new Error('Kubernetes mode (--kubeconfig) is not wired yet; run with --config FILE');
+  }
+  if (!values.config) throw new Error(`--config is required\n${usage}`);
+  const rate = intArg('rate-limit', values['rate-limit']);
+  const s = await runStandalone({
+    config: values.config,
+    ...(values.address ? { address: values.address } : {}),
+    ...(values.port !== undefined ? { port: intArg('port', values.port)! } : {}),
+    ...(values.workers !== undefined ? { workers: parseWorkers(values.workers)! } : {}),
+    ...(values['max-udp-payload'] !== undefined
+      ? { maxUdpPayload: intArg('max-udp-payload', values['max-udp-payload'])! }
+      : {}),
+    ...(rate ? { rateLimit: { responsesPerSecond: rate } } : {}),
+    ...(values.observe ? { observe: values.observe } : {}),
+    ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
+  });
+  const stop = () => {
+    s.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

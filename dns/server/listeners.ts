@@ -1,0 +1,177 @@
+// The socket shell of one serving thread: a UDP socket and a TCP server on the same port, both
+// handing every message to the pure `answer()` and writing back what it returns.
+//
+// TCP follows RFC 7766: 2-byte length prefix, any number of queries per connection processed in
+// order as they arrive (pipelining; we answer synchronously, so responses keep query order), an idle
+// timeout, a connection cap, and back-pressure (stop reading while the socket's buffer is full).
+// `reusePort` lets several threads bind the same port; the kernel spreads datagrams and
+// connections across them (Linux SO_REUSEPORT).
+
+import dgram from 'node:dgram';
+import net, { isIPv6 } from 'node:net';
+import { truncateResponse } from '../wire/truncate.ts';
+import { type AnswerInfo, type AnswerOptions, answer } from '../zone/answer.ts';
+import type { SnapshotSet } from '../zone/snapshot.ts';
+import { RateLimiter, type RateLimitOptions } from './rrl.ts';
+import { QueryStats } from './stats.ts';
+
+export interface ListenerOptions {
+  address: string;
+  /** 0 = pick a free port (the same one for UDP and TCP). */
+  port: number;
+  maxUdpPayload: number;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  rateLimit?: RateLimitOptions | undefined;
+  reusePort: boolean;
+  latencySampleEvery: number;
+}
+
+export interface Listeners {
+  port: number;
+  stats: QueryStats;
+  /** Swap the served snapshots (null = not synced: SERVFAIL). */
+  setSnapshots(set: SnapshotSet | null): void;
+  tcpConnections(): number;
+  close(): Promise<void>;
+}
+
+function bindUdp(
+  type: 'udp4' | 'udp6',
+  address: string,
+  port: number,
+  reusePort: boolean,
+): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket({
+      type,
+      reuseAddr: reusePort,
+      reusePort,
+      // The destination is always a literal address from rinfo: skip dns.lookup's nextTick hop.
+      lookup: (addr, _opts, cb) =>
+        (cb as (e: null, a: string, f: number) => void)(null, addr, type === 'udp4' ? 4 : 6),
+    });
+    sock.once('error', reject);
+    sock.bind(port, address, () => {
+      sock.off('error', reject);
+      resolve(sock);
+    });
+  });
+}
+
+function listenTcp(server: net.Server, address: string, port: number, reusePort: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address, port, reusePort, exclusive: false }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export async function startListeners(o: ListenerOptions): Promise<Listeners> {
+  let set: SnapshotSet | null = null;
+  const stats = new QueryStats(o.latencySampleEvery);
+  const limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
+  const udpOpts: AnswerOptions = { tcp: false, maxUdpPayload: o.maxUdpPayload };
+  const tcpOpts: AnswerOptions = { tcp: true, maxUdpPayload: o.maxUdpPayload };
+  const info: AnswerInfo = { qtype: 0, rcode: 0, truncated: false };
+  const type = isIPv6(o.address) ? 'udp6' : 'udp4';
+
+  const handle = (msg: Uint8Array, tcp: boolean): Uint8Array | null => {
+    const sampled = stats.shouldSample();
+    const t0 = sampled ? performance.now() : 0;
+    const out = answer(msg, set, tcp ? tcpOpts : udpOpts, info);
+    if (out === null) {
+      stats.dropped++;
+      return null;
+    }
+    stats.count(tcp, info.qtype, info.rcode);
+    if (info.truncated) stats.truncated++;
+    if (sampled) stats.sample((performance.now() - t0) / 1000);
+    return out;
+  };
+
+  // UDP and TCP must share a port number; with port 0 retry until both binds succeed.
+  let udp: dgram.Socket | undefined;
+  const tcpServer = net.createServer({ noDelay: true, pauseOnConnect: false });
+  for (let attempt = 0; ; attempt++) {
+    udp = await bindUdp(type, o.address, o.port, o.reusePort);
+    const port = udp.address().port;
+    try {
+      await listenTcp(tcpServer, o.address, port, o.reusePort);
+      break;
+    } catch (err) {
+      udp.close();
+      if (o.port !== 0 || attempt >= 20) throw err;
+    }
+  }
+  const udpSock = udp;
+  const port = udpSock.address().port;
+  tcpServer.maxConnections = o.tcpMaxConnections;
+
+  udpSock.on('message', (msg, rinfo) => {
+    let out = handle(msg, false);
+    if (out === null) return;
+    if (limiter) {
+      const d = limiter.check(rinfo.address, Date.now());
+      if (d !== 'send') {
+        stats.rateLimited++;
+        if (d === 'drop') return;
+        out = truncateResponse(out);
+        if (out === null) return;
+      }
+    }
+    udpSock.send(out, rinfo.port, rinfo.address);
+  });
+  // A send to an unreachable client must not kill the process.
+  udpSock.on('error', () => {});
+
+  const conns = new Set<net.Socket>();
+  tcpServer.on('connection', (sock) => {
+    conns.add(sock);
+    sock.setTimeout(o.tcpIdleTimeoutMs, () => sock.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    let waiting = false;
+    sock.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let off = 0;
+      while (pending.length - off >= 2) {
+        const len = pending.readUInt16BE(off);
+        if (pending.length - off < 2 + len) break;
+        const out = handle(pending.subarray(off + 2, off + 2 + len), true);
+        off += 2 + len;
+        if (out === null) continue;
+        const frame = Buffer.allocUnsafe(2 + out.length);
+        frame.writeUInt16BE(out.length, 0);
+        frame.set(out, 2);
+        if (!sock.write(frame) && !waiting) {
+          waiting = true;
+          sock.pause();
+          sock.once('drain', () => {
+            waiting = false;
+            sock.resume();
+          });
+        }
+      }
+      pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => conns.delete(sock));
+  });
+
+  return {
+    port,
+    stats,
+    setSnapshots(s) {
+      set = s;
+    },
+    tcpConnections: () => conns.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of conns) c.destroy();
+        udpSock.close();
+        tcpServer.close(() => resolve());
+      }),
+  };
+}
