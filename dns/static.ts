@@ -87,7 +87,9 @@ export function parseZoneFile(text: string, fileName = 'zone file'): ZoneSpec[] 
     if (value === null || value === undefined) return; // empty document (e.g. a trailing ---)
     const where = docs.length > 1 ? `${fileName} document ${i + 1}` : fileName;
     if (isObject(value) && Array.isArray(value.zones) && !('zone' in value)) {
-      value.zones.forEach((z: unknown, j: number) => specs.push(zoneFrom(z, `${where} zones[${j}]`)));
+      value.zones.forEach((z: unknown, j: number) => {
+        specs.push(zoneFrom(z, `${where} zones[${j}]`));
+      });
     } else specs.push(zoneFrom(value, where));
   });
   if (specs.length === 0) throw new Error(`${fileName}: no zone defined`);
