@@ -7,8 +7,7 @@ import { type AddressInfo, createServer, isIPv6 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { KubeConfig } from '@kubernetes/client-node';
 import { installCrdFiles } from './crds.ts';
 import {
   type ManagedProcess,
@@ -19,6 +18,7 @@ import {
   tailLog,
 } from './processes.ts';
 import { type Assets, type Log, provision } from './provision.ts';
+import { kubeconfigYaml, writeServiceAccountKubeconfig } from './serviceaccount.ts';
 
 /**
  * A real etcd + kube-apiserver for tests: TypeScript's answer to controller-runtime's envtest.
@@ -130,37 +130,6 @@ async function servingCa(certFile: string): Promise<string> {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
   const ca = blocks.find((b) => new X509Certificate(b).ca);
   return ca ?? pem;
-}
-
-function kubeconfigYaml(server: string, caPem: string, user: string, token: string): string {
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'envtest',
-        cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') },
-      },
-    ],
-    users: [{ name: user, user: { token } }],
-    contexts: [{ name: 'envtest', context: { cluster: 'envtest', user } }],
-    'current-context': 'envtest',
-  });
-}
-
-function errorCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e?.code === 'number') return e.code;
-  if (typeof e?.statusCode === 'number') return e.statusCode;
-  return undefined;
-}
-
-async function ignoreConflict(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (errorCode(err) !== 409) throw err;
-  }
 }
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
@@ -325,29 +294,13 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         if (apiserver && !apiserver.exit) return;
         await launchApiServer();
       },
-      async serviceAccountKubeconfig(namespace: string, name: string) {
-        const core = kubeConfig().makeApiClient(CoreV1Api);
-        await ignoreConflict(core.createNamespace({ body: { metadata: { name: namespace } } }));
-        await ignoreConflict(
-          core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }),
-        );
-        const tr = await core.createNamespacedServiceAccountToken({
-          name,
+      serviceAccountKubeconfig: (namespace: string, name: string) =>
+        writeServiceAccountKubeconfig(
+          kubeConfig(),
           namespace,
-          body: { spec: { audiences: [], expirationSeconds: 24 * 3600 } },
-        });
-        const token = tr.status?.token;
-        if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
-        const path = join(dir, `sa-${namespace}-${name}.kubeconfig`);
-        await writeFile(
-          path,
-          kubeconfigYaml(server, caPem, `system:serviceaccount:${namespace}:${name}`, token),
-          {
-            mode: 0o600,
-          },
-        );
-        return path;
-      },
+          name,
+          join(dir, `sa-${namespace}-${name}.kubeconfig`),
+        ),
       stop,
     };
     return cp;

@@ -1,5 +1,7 @@
+import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { writeServiceAccountKubeconfig } from './serviceaccount.ts';
 
 /**
  * Access to the ONE control plane started by global-setup.ts, from inside integration/e2e tests.
@@ -19,4 +21,13 @@ export function sharedKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(sharedKubeconfigPath());
   return kc;
+}
+
+/**
+ * A kubeconfig for ServiceAccount `namespace/name` on the shared control plane (namespace and SA
+ * are created when missing). The file lives in the control plane's temp folder and goes with it.
+ */
+export async function sharedServiceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+  const out = join(dirname(sharedKubeconfigPath()), `sa-${namespace}-${name}.kubeconfig`);
+  return writeServiceAccountKubeconfig(sharedKubeConfig(), namespace, name, out);
 }

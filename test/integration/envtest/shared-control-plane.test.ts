@@ -1,0 +1,104 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type V1CustomResourceDefinition,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { describe, expect, inject, it } from 'vitest';
+import { readManifests } from '../../envtest/crds.ts';
+import { PORTICO_CRD_DIR } from '../../envtest/index.ts';
+import { sharedKubeConfig, sharedKubeconfigPath } from '../../envtest/shared.ts';
+
+function condition(crd: V1CustomResourceDefinition, type: string): string | undefined {
+  return crd.status?.conditions?.find((c) => c.type === type)?.status;
+}
+
+describe('shared control plane (globalSetup)', () => {
+  it('answers as kube-apiserver v1.34 with the admin kubeconfig', async () => {
+    const kc = sharedKubeConfig();
+    expect(kc.getCurrentCluster()?.server).toBe(inject('kubeServer'));
+    expect(sharedKubeconfigPath()).toMatch(/admin\.kubeconfig$/);
+    const version = await kc.makeApiClient(VersionApi).getCode();
+    expect(`${version.major}.${version.minor}`).toBe('1.34');
+    const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+    expect(namespaces.items.map((n) => n.metadata?.name)).toEqual(
+      expect.arrayContaining(['default', 'kube-system']),
+    );
+  });
+
+  it('verifies the serving certificate against the CA in the kubeconfig', async () => {
+    const kc = sharedKubeConfig();
+    const cluster = kc.getCurrentCluster();
+    expect(cluster?.caData).toBeTruthy();
+    expect(cluster?.skipTLSVerify).toBeFalsy();
+  });
+
+  it('has every Portico CRD from charts/portico/crds Established', async () => {
+    const files = readdirSync(PORTICO_CRD_DIR)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(PORTICO_CRD_DIR, f));
+    const names = (await readManifests(files))
+      .filter((o) => o.kind === 'CustomResourceDefinition')
+      .map((o) => o.metadata?.name);
+    // The three kinds of shared/DESIGN.md must be among them.
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ipaddresspools.portico.dev',
+        'l2advertisements.portico.dev',
+        'dnszones.portico.dev',
+      ]),
+    );
+    const api = sharedKubeConfig().makeApiClient(ApiextensionsV1Api);
+    for (const name of names) {
+      const crd = await api.readCustomResourceDefinition({ name: name ?? '' });
+      expect(condition(crd, 'Established'), name).toBe('True');
+    }
+  });
+
+  it('has the Gateway API standard CRDs Established and serving', async () => {
+    const kc = sharedKubeConfig();
+    const api = kc.makeApiClient(ApiextensionsV1Api);
+    for (const plural of [
+      'gatewayclasses',
+      'gateways',
+      'httproutes',
+      'grpcroutes',
+      'tlsroutes',
+      'referencegrants',
+    ]) {
+      const crd = await api.readCustomResourceDefinition({ name: `${plural}.gateway.networking.k8s.io` });
+      expect(condition(crd, 'Established'), plural).toBe('True');
+      expect(crd.metadata?.annotations?.['gateway.networking.k8s.io/channel']).toBe('standard');
+    }
+    // Established means served: a GatewayClass round-trips through the new endpoint.
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const name = `envtest-${Date.now()}`;
+    await custom.createClusterCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'gatewayclasses',
+      body: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GatewayClass',
+        metadata: { name },
+        spec: { controllerName: 'portico.dev/envtest' },
+      },
+    });
+    const got = (await custom.getClusterCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'gatewayclasses',
+      name,
+    })) as { spec?: { controllerName?: string } };
+    expect(got.spec?.controllerName).toBe('portico.dev/envtest');
+    await custom.deleteClusterCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'gatewayclasses',
+      name,
+    });
+  });
+});
