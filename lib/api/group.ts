@@ -1,0 +1,60 @@
+/**
+ * API group, version, kinds and resource names of Portico's custom resources. Every component and
+ * the CRD generator read these constants, so a rename happens in exactly one place.
+ */
+
+export const GROUP = 'portico.dev';
+export const VERSION = 'v1alpha1';
+/** `apiVersion` field value of every Portico object. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const KINDS = {
+  IPAddressPool: 'IPAddressPool',
+  L2Advertisement: 'L2Advertisement',
+  DNSZone: 'DNSZone',
+} as const;
+export type PorticoKind = (typeof KINDS)[keyof typeof KINDS];
+
+/** Resource names as used in URLs (`/apis/portico.dev/v1alpha1/<plural>`) and RBAC rules. */
+export const PLURALS = {
+  IPAddressPool: 'ipaddresspools',
+  L2Advertisement: 'l2advertisements',
+  DNSZone: 'dnszones',
+} as const satisfies Record<PorticoKind, string>;
+
+export const SINGULARS = {
+  IPAddressPool: 'ipaddresspool',
+  L2Advertisement: 'l2advertisement',
+  DNSZone: 'dnszone',
+} as const satisfies Record<PorticoKind, string>;
+
+/** `kubectl get ippool` etc. Chosen not to collide with MetalLB or Calico short names. */
+export const SHORT_NAMES = {
+  IPAddressPool: ['ippool'],
+  L2Advertisement: ['l2adv'],
+  DNSZone: ['dnsz'],
+} as const satisfies Record<PorticoKind, readonly string[]>;
+
+/** `kubectl get portico` lists every Portico object. */
+export const CATEGORY = 'portico';
+
+/** All three kinds are cluster-scoped: pools and zones are infrastructure, like IngressClass. */
+export const SCOPE = 'Cluster';
+
+/** CRD object name, e.g. `ipaddresspools.portico.dev`. */
+export function crdName(kind: PorticoKind): string {
+  return `${PLURALS[kind]}.${GROUP}`;
+}
+
+/** `spec.loadBalancerClass` value Portico handles (and, unless disabled, Services with no class). */
+export const LOAD_BALANCER_CLASS = 'portico.dev/lb';
+
+/**
+ * Server-side-apply field managers. Each writer owns its own fields (e.g. its own Service
+ * condition), so two components never clobber each other's writes.
+ */
+export const FIELD_MANAGERS = {
+  controller: 'portico-controller',
+  speaker: 'portico-speaker',
+  dns: 'portico-dns',
+} as const;
