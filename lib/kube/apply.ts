@@ -121,7 +121,7 @@ async function applyPatch<T>(
 }
 
 /** Apply `status` through the /status subresource as `fieldManager`. Returns the updated object. */
-export function applyStatus<T extends KubeObject = KubeObject>(
+export async function applyStatus<T extends KubeObject = KubeObject>(
   client: KubeClient,
   target: ApplyTarget,
   status: Record<string, unknown>,
@@ -160,7 +160,7 @@ export async function applyCondition<T extends KubeObject = KubeObject>(
 }
 
 /** applyCondition for a Service (namespace/name). */
-export function applyServiceCondition<T extends KubeObject = KubeObject>(
+export async function applyServiceCondition<T extends KubeObject = KubeObject>(
   client: KubeClient,
   service: { namespace: string; name: string },
   desired: DesiredCondition,
@@ -173,7 +173,7 @@ export function applyServiceCondition<T extends KubeObject = KubeObject>(
  * Apply metadata annotations owned by `fieldManager` (main resource, not /status). Keys this
  * manager applied before and omits now are removed; other managers' annotations are untouched.
  */
-export function applyAnnotations<T extends KubeObject = KubeObject>(
+export async function applyAnnotations<T extends KubeObject = KubeObject>(
   client: KubeClient,
   target: ApplyTarget,
   annotations: Record<string, string>,

@@ -254,7 +254,10 @@ describe('Informer against a scripted apiserver (nock)', () => {
       .reply(200, () => feed.stream);
     api()
       .get(LIST)
-      .query((q) => isWatch(q) && q.resourceVersion === '10' && (again = true))
+      .query((q) => {
+        again = isWatch(q) && q.resourceVersion === '10';
+        return again;
+      })
       .reply(200, () => new WatchFeed().stream);
     inf = informer();
     inf.start();

@@ -52,3 +52,24 @@ export function svc(name: string, rv: string, extra: Record<string, unknown> = {
     ...extra,
   };
 }
+
+/**
+ * nock reply callbacks that take the request body never answer when the client is undici (the
+ * body is never handed over), so capture the body in the matcher: it runs first, then the
+ * reply callback (arity 0) reads `last`.
+ */
+export class Capture<T = unknown> {
+  last: T | undefined;
+  all: T[] = [];
+  private readonly accept: (b: unknown) => boolean;
+  /** `accept`: nock may offer other requests' bodies to a matcher too; narrow it when needed. */
+  constructor(accept: (b: unknown) => boolean = () => true) {
+    this.accept = accept;
+  }
+  readonly match = (b: unknown): boolean => {
+    if (!this.accept(b)) return false;
+    this.last = b as T;
+    this.all.push(b as T);
+    return true;
+  };
+}
