@@ -32,7 +32,7 @@ export const CONTROLPLANE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'c
 const WRAPPER_MODULES = ['etcd', 'kube-apiserver', 'gateway-api'] as const;
 
 /** Bump when the cache layout or build recipe changes without a pin changing. */
-const RECIPE_VERSION = '1';
+const RECIPE_VERSION = '2';
 
 interface BuildTarget {
   binary: 'etcd' | 'kube-apiserver' | 'kubectl';
@@ -72,12 +72,12 @@ export function cacheRoot(): string {
 }
 
 /** sha256 over every wrapper module's go.mod + go.sum (+ platform and recipe), first 16 hex chars. */
-export async function cacheKey(): Promise<string> {
+export async function cacheKey(controlplaneDir = CONTROLPLANE_DIR): Promise<string> {
   const h = createHash('sha256');
   h.update(`recipe ${RECIPE_VERSION} ${process.platform}/${process.arch}\n`);
   for (const mod of WRAPPER_MODULES) {
     for (const f of ['go.mod', 'go.sum']) {
-      const path = join(CONTROLPLANE_DIR, mod, f);
+      const path = join(controlplaneDir, mod, f);
       h.update(`${mod}/${f}\n`);
       h.update(await readFile(path));
     }
@@ -210,94 +210,95 @@ async function fetchGatewayApiCrds(outDir: string, log: Log): Promise<string> {
   return version;
 }
 
-interface Manifest {
-  key: string;
-  gatewayApi: string;
-  buildSeconds: Record<string, number>;
-  createdAt: string;
-}
-
 /**
- * Make sure `<root>/<key>/` holds bin/etcd, bin/kube-apiserver and gateway-api/*.yaml. Everything
- * is produced in a temp folder next to it and renamed into place, under a lock, so a reader never
- * sees a half-built cache and two processes never build at the same time.
+ * Make sure `<root>/<key>/<part>` exists. The part is produced in a temp folder under the cache root
+ * and renamed into place under a per-part lock, so a reader never sees a half-built part and two
+ * processes never build the same part at once (the second waits, then finds it done).
  */
-async function ensureCache(log: Log): Promise<{ dir: string; key: string }> {
+async function ensurePart(
+  part: 'bin' | 'gateway-api' | 'kubectl',
+  log: Log,
+  produce: (tmp: string) => Promise<void>,
+): Promise<{ path: string; dir: string; key: string }> {
   const root = cacheRoot();
   const key = await cacheKey();
   const dir = join(root, key);
-  const done = join(dir, 'manifest.json');
-  if (await exists(done)) return { dir, key };
-  await withLock(join(root, `${key}.lock`), log, async () => {
-    if (await exists(done)) return; // someone else finished while we waited
-    const tmp = join(root, `.tmp-${key}-${randomBytes(4).toString('hex')}`);
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(join(tmp, 'bin'), { recursive: true });
-    try {
-      const started = Date.now();
-      const buildSeconds: Record<string, number> = {};
-      const gatewayApi = await fetchGatewayApiCrds(join(tmp, 'gateway-api'), log);
-      for (const t of [TARGETS.etcd, TARGETS['kube-apiserver']]) {
-        buildSeconds[t.binary] = await goBuild(t, join(tmp, 'bin'), log);
-      }
-      const total = (Date.now() - started) / 1000;
-      buildSeconds.total = total;
-      const manifest: Manifest = { key, gatewayApi, buildSeconds, createdAt: new Date().toISOString() };
-      await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-      await rm(dir, { recursive: true, force: true }); // a partial folder from an older recipe
-      await rename(tmp, dir);
-      log(`envtest: provisioned ${dir} in ${total.toFixed(1)} s`);
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
-      throw err;
-    }
-  });
-  return { dir, key };
-}
-
-export async function provision(opts: { log?: Log } = {}): Promise<Assets> {
-  const log = opts.log ?? silent;
-  const assets = process.env.KUBEBUILDER_ASSETS;
-  const { dir, key } = await ensureCache(log);
-  const gatewayApiCrdDir = join(dir, 'gateway-api');
-  if (assets) {
-    const etcd = join(assets, 'etcd');
-    const kubeApiserver = join(assets, 'kube-apiserver');
-    for (const b of [etcd, kubeApiserver]) {
-      if (!(await isExecutable(b)))
-        throw new Error(`KUBEBUILDER_ASSETS=${assets}: ${b} is missing or not executable`);
-    }
-    return { source: 'KUBEBUILDER_ASSETS', etcd, kubeApiserver, gatewayApiCrdDir, cacheDir: dir, key };
-  }
-  return {
-    source: 'cache',
-    etcd: join(dir, 'bin', 'etcd'),
-    kubeApiserver: join(dir, 'bin', 'kube-apiserver'),
-    gatewayApiCrdDir,
-    cacheDir: dir,
-    key,
-  };
-}
-
-/**
- * Build kubectl from the same pinned k8s.io/kubernetes into `<cache>/<key>/bin/kubectl` on demand
- * (only the CLI needs it: the distro kubectl on some machines is not a plain upstream build).
- */
-export async function provisionKubectl(opts: { log?: Log } = {}): Promise<string> {
-  const log = opts.log ?? silent;
-  const { dir, key } = await ensureCache(log);
-  const out = join(dir, 'bin', 'kubectl');
-  if (await isExecutable(out)) return out;
-  await withLock(join(cacheRoot(), `${key}.kubectl.lock`), log, async () => {
-    if (await isExecutable(out)) return;
-    const tmp = join(cacheRoot(), `.tmp-${key}-kubectl-${randomBytes(4).toString('hex')}`);
+  const path = join(dir, part);
+  if (await exists(path)) return { path, dir, key };
+  await withLock(join(root, `${key}.${part}.lock`), log, async () => {
+    if (await exists(path)) return; // someone else finished while we waited
+    const tmp = join(root, `.tmp-${key}-${part}-${randomBytes(4).toString('hex')}`);
     await mkdir(tmp, { recursive: true });
     try {
-      await goBuild(TARGETS.kubectl, tmp, log);
-      await rename(join(tmp, 'kubectl'), out);
+      await produce(tmp);
+      await mkdir(dir, { recursive: true });
+      await rename(tmp, path);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
   });
-  return out;
+  return { path, dir, key };
+}
+
+async function ensureGatewayApi(log: Log) {
+  return ensurePart('gateway-api', log, async (tmp) => {
+    const version = await fetchGatewayApiCrds(tmp, log);
+    await writeFile(join(tmp, 'VERSION'), `${version}\n`);
+  });
+}
+
+async function ensureBinaries(log: Log) {
+  return ensurePart('bin', log, async (tmp) => {
+    const started = Date.now();
+    const seconds: Record<string, number> = {};
+    for (const t of [TARGETS.etcd, TARGETS['kube-apiserver']]) seconds[t.binary] = await goBuild(t, tmp, log);
+    seconds.total = (Date.now() - started) / 1000;
+    const record = { key: await cacheKey(), seconds, builtAt: new Date().toISOString() };
+    await writeFile(join(tmp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+    log(`envtest: built the control plane binaries in ${seconds.total.toFixed(1)} s`);
+  });
+}
+
+export async function provision(opts: { log?: Log } = {}): Promise<Assets> {
+  const log = opts.log ?? silent;
+  const gateway = await ensureGatewayApi(log);
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (assets) {
+    const etcd = join(assets, 'etcd');
+    const kubeApiserver = join(assets, 'kube-apiserver');
+    for (const b of [etcd, kubeApiserver]) {
+      if (!(await isExecutable(b))) {
+        throw new Error(`KUBEBUILDER_ASSETS=${assets}: ${b} is missing or not executable`);
+      }
+    }
+    return {
+      source: 'KUBEBUILDER_ASSETS',
+      etcd,
+      kubeApiserver,
+      gatewayApiCrdDir: gateway.path,
+      cacheDir: gateway.dir,
+      key: gateway.key,
+    };
+  }
+  const bin = await ensureBinaries(log);
+  return {
+    source: 'cache',
+    etcd: join(bin.path, 'etcd'),
+    kubeApiserver: join(bin.path, 'kube-apiserver'),
+    gatewayApiCrdDir: gateway.path,
+    cacheDir: bin.dir,
+    key: bin.key,
+  };
+}
+
+/**
+ * Build kubectl from the same pinned k8s.io/kubernetes into `<cache>/<key>/kubectl/kubectl` on
+ * demand (only the CLI needs it; a distro kubectl may be of another minor version or a wrapper).
+ */
+export async function provisionKubectl(opts: { log?: Log } = {}): Promise<string> {
+  const log = opts.log ?? silent;
+  const part = await ensurePart('kubectl', log, async (tmp) => {
+    await goBuild(TARGETS.kubectl, tmp, log);
+  });
+  return join(part.path, 'kubectl');
 }
