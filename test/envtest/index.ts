@@ -1,11 +1,11 @@
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type AddressInfo, createServer, isIPv6 } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { installCrdFiles } from './crds.ts';
@@ -120,6 +120,23 @@ async function waitUntil(what: string, proc: ManagedProcess, ok: () => Promise<b
   }
 }
 
+/**
+ * With PORTICO_ENVTEST_LOG_DIR set, copy etcd/kube-apiserver logs there before the temp folder
+ * goes (CI can upload them when a test failed).
+ */
+async function keepLogs(dir: string): Promise<void> {
+  const dest = process.env.PORTICO_ENVTEST_LOG_DIR;
+  if (!dest) return;
+  const out = join(dest, basename(dir));
+  await mkdir(out, { recursive: true });
+  for (const f of await readdir(dir)) if (f.endsWith('.log')) await copyFile(join(dir, f), join(out, f));
+}
+
+/** Did this process die because its listen address was taken? */
+function portInUse(proc: ManagedProcess): boolean {
+  return /address already in use/i.test(tailLog(proc.logPath, 50));
+}
+
 function hostForUrl(addr: string): string {
   return isIPv6(addr) ? `[${addr}]` : addr;
 }
@@ -158,6 +175,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         // already exited
       }
     }
+    await keepLogs(dir).catch(() => {});
     removeTempDir(dir);
   };
 
@@ -165,8 +183,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     const bind = opts.bindAddress ?? '127.0.0.1';
     const unspecified = bind === '0.0.0.0' || bind === '::';
     const advertise = unspecified ? '127.0.0.1' : bind;
-    const server = `https://${hostForUrl(advertise)}:${await freePort(bind)}`;
-    const securePort = new URL(server).port;
+    let securePort = await freePort(bind);
+    let server = `https://${hostForUrl(advertise)}:${securePort}`;
 
     // Credentials: a static admin token (system:masters) and the ServiceAccount token signing key.
     const adminToken = randomBytes(24).toString('hex');
@@ -180,29 +198,44 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     await mkdir(certDir);
 
     // etcd on loopback, its own ports; fsync off: test data is throwaway and fsync dominates on CI.
-    const etcdClient = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
-    const etcdPeer = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
-    etcd = spawnGroup(
-      'etcd',
-      assets.etcd,
-      [
-        '--name=envtest',
-        `--data-dir=${join(dir, 'etcd')}`,
-        `--listen-client-urls=${etcdClient}`,
-        `--advertise-client-urls=${etcdClient}`,
-        `--listen-peer-urls=${etcdPeer}`,
-        `--initial-advertise-peer-urls=${etcdPeer}`,
-        `--initial-cluster=envtest=${etcdPeer}`,
-        '--unsafe-no-fsync=true',
-        '--log-level=warn',
-      ],
-      { stateDir: dir, logPath: join(dir, 'etcd.log') },
-    );
-    const etcdProc = etcd;
-    await waitUntil('etcd /health', etcdProc, async () => (await probe(`${etcdClient}/health`)) === 200);
+    // Free ports are picked by binding port 0 and closing; another process may grab one in between,
+    // so a start that fails with EADDRINUSE is retried on fresh ports.
+    let etcdClient = '';
+    for (let attempt = 1; ; attempt++) {
+      etcdClient = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
+      const etcdPeer = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
+      const dataDir = join(dir, 'etcd');
+      await rm(dataDir, { recursive: true, force: true });
+      const proc = spawnGroup(
+        'etcd',
+        assets.etcd,
+        [
+          '--name=envtest',
+          `--data-dir=${dataDir}`,
+          `--listen-client-urls=${etcdClient}`,
+          `--advertise-client-urls=${etcdClient}`,
+          `--listen-peer-urls=${etcdPeer}`,
+          `--initial-advertise-peer-urls=${etcdPeer}`,
+          `--initial-cluster=envtest=${etcdPeer}`,
+          '--unsafe-no-fsync=true',
+          '--log-level=warn',
+        ],
+        { stateDir: dir, logPath: join(dir, `etcd${attempt > 1 ? `.${attempt}` : ''}.log`) },
+      );
+      etcd = proc;
+      const url = etcdClient;
+      try {
+        await waitUntil('etcd /health', proc, async () => (await probe(`${url}/health`)) === 200);
+        break;
+      } catch (err) {
+        await proc.kill('SIGKILL');
+        if (attempt >= 3 || !portInUse(proc)) throw err;
+        log(`envtest: etcd port taken, retrying on other ports`);
+      }
+    }
     const tEtcd = Date.now();
 
-    const apiserverArgs = [
+    const apiserverArgs = () => [
       `--etcd-servers=${etcdClient}`,
       `--bind-address=${bind}`,
       `--advertise-address=${advertise}`,
@@ -222,13 +255,13 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       '--endpoint-reconciler-type=none',
       '--profiling=false',
     ];
-    let restarts = 0;
+    let launches = 0;
     const launchApiServer = async (): Promise<void> => {
-      const proc = spawnGroup('kube-apiserver', assets.kubeApiserver, apiserverArgs, {
+      launches++;
+      const proc = spawnGroup('kube-apiserver', assets.kubeApiserver, apiserverArgs(), {
         stateDir: dir,
-        logPath: join(dir, `kube-apiserver${restarts ? `.${restarts}` : ''}.log`),
+        logPath: join(dir, `kube-apiserver${launches > 1 ? `.${launches}` : ''}.log`),
       });
-      restarts++;
       apiserver = proc;
       await waitUntil(
         'kube-apiserver /readyz',
@@ -242,7 +275,19 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         async () => (await probe(`${server}/api/v1/namespaces/default`, adminToken)) === 200,
       );
     };
-    await launchApiServer();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await launchApiServer();
+        break;
+      } catch (err) {
+        const proc = apiserver;
+        await proc?.kill('SIGKILL');
+        if (attempt >= 3 || !proc || !portInUse(proc)) throw err;
+        log(`envtest: kube-apiserver port ${securePort} taken, retrying on another port`);
+        securePort = await freePort(bind);
+        server = `https://${hostForUrl(advertise)}:${securePort}`;
+      }
+    }
     const tApi = Date.now();
 
     const caPem = await servingCa(join(certDir, 'apiserver.crt'));

@@ -302,3 +302,9 @@ export async function provisionKubectl(opts: { log?: Log } = {}): Promise<string
   });
   return join(part.path, 'kubectl');
 }
+
+/** The pinned kubectl when it was built before (provisionKubectl), else undefined. Never builds. */
+export async function cachedKubectl(): Promise<string | undefined> {
+  const path = join(cacheRoot(), await cacheKey(), 'kubectl', 'kubectl');
+  return (await isExecutable(path)) ? path : undefined;
+}

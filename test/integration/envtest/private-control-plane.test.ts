@@ -103,10 +103,7 @@ function spawnAndWait(args: string[], re: RegExp) {
 describe('teardown when the owner goes away', () => {
   it('npm run envtest -- start: prints KUBECONFIG, serves, and Ctrl-C cleans up', async () => {
     const cli = join(REPO_ROOT, 'test', 'envtest', 'cli.ts');
-    const { child, match, exited } = spawnAndWait(
-      [cli, 'start', '--no-kubectl', '--no-crds'],
-      /^export KUBECONFIG=(\S+)$/m,
-    );
+    const { child, match, exited } = spawnAndWait([cli, 'start', '--no-crds'], /^export KUBECONFIG=(\S+)$/m);
     const kubeconfig = (await match)[1] ?? '';
     const dir = dirname(kubeconfig);
     const kc = new KubeConfig();
