@@ -62,11 +62,14 @@ function candidates(): string[] {
 
 let cached: Addon | undefined;
 
-/** Loads the addon once; throws an Error naming the build command if it is missing or broken. */
-export function loadPacketAddon(): Addon {
-  if (cached) return cached;
+/**
+ * Loads the addon once; throws an Error naming the build command if it is missing or broken.
+ * `paths` replaces the search list (tests) and bypasses the cache.
+ */
+export function loadPacketAddon(paths?: string[]): Addon {
+  if (cached && !paths) return cached;
   const require = createRequire(import.meta.url);
-  const tried = candidates();
+  const tried = paths ?? candidates();
   const path = tried.find((p) => existsSync(p));
   if (!path) {
     throw new Error(
@@ -79,7 +82,7 @@ export function loadPacketAddon(): Addon {
     if (typeof mod.open !== 'function' || typeof mod.openIcmp6 !== 'function') {
       throw new Error('it lacks open()/openIcmp6(): an old build');
     }
-    cached = mod;
+    if (!paths) cached = mod;
     return mod;
   } catch (err) {
     throw new Error(

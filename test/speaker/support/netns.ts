@@ -90,8 +90,18 @@ export class Segment {
 
   /** Starts `node <script> ...args` inside `ns`. The pid is the node process itself (ip netns exec execs). */
   spawnNode(ns: string, script: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], {
+    return this.spawnNodeEnv(ns, script, args, {});
+  }
+
+  spawnNodeEnv(ns: string, script: string, args: string[], env: Record<string, string>): ChildProcess {
+    return this.spawnRaw(ns, [process.execPath, script, ...args], env);
+  }
+
+  /** Starts any command inside `ns` with stdout/stderr piped; killed by destroy(). */
+  spawnRaw(ns: string, argv: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
