@@ -59,9 +59,13 @@ interface Holding {
   text: string;
   family: Family;
   value: bigint | null;
-  users: Map<string, ServiceRecord>;
-  /** Every pool space this address is marked in, with its index there. */
-  marks: Array<[FamilySpace, Index]>;
+  /** The Services on this address (several only when shared). */
+  users: ServiceRecord[];
+  /** The first pool space this address is marked in and its index there (null: in no pool)... */
+  space: FamilySpace | null;
+  index: Index;
+  /** ...and further spaces when pools overlap (rare, so not allocated otherwise). */
+  more: Array<[FamilySpace, Index]> | null;
   /** The sharing key it is indexed under in sharedByKey ('' = not indexed). */
   indexedKey: string;
 }
@@ -110,13 +114,9 @@ function canonicalLabels(sel: Record<string, string> | undefined): string {
 
 function parseBase(req: ServiceRequest): BaseParams {
   const local = req.externalTrafficPolicy === 'Local';
-  const ports = [
-    ...new Set(
-      (Array.isArray(req.ports) ? req.ports : []).map(
-        (p) => `${(p.protocol ?? 'TCP').toUpperCase()}/${p.port}`,
-      ),
-    ),
-  ].sort();
+  const list = Array.isArray(req.ports) ? req.ports : [];
+  const ports = list.map((p) => `${(p?.protocol ?? 'TCP').toUpperCase()}/${p?.port}`);
+  if (ports.length > 1) ports.sort();
   return {
     key: serviceKey(req.namespace, req.name),
     namespace: req.namespace,
@@ -196,6 +196,22 @@ function formatText(family: Family, value: bigint): string {
   return formatIP({ family, value });
 }
 
+function addMark(h: Holding, space: FamilySpace, index: Index): void {
+  if (h.space === null) {
+    h.space = space;
+    h.index = index;
+  } else {
+    h.more ??= [];
+    h.more.push([space, index]);
+  }
+}
+
+function indexIn(h: Holding, space: FamilySpace): Index | null {
+  if (h.space === space) return h.index;
+  for (const [s, i] of h.more ?? []) if (s === space) return i;
+  return null;
+}
+
 function portsOverlap(a: readonly string[], b: readonly string[]): string | null {
   for (const p of a) if (b.includes(p)) return p;
   return null;
@@ -249,7 +265,8 @@ export class Allocator {
     linkOverlaps([...pools.values()]);
 
     for (const h of this.holdings.values()) {
-      h.marks = [];
+      h.space = null;
+      h.more = null;
       this.markEverywhere(h);
     }
     const changed: string[] = [];
@@ -303,7 +320,7 @@ export class Allocator {
     const p = parseIP(ip);
     if (!p.ok) return [];
     const h = this.holdings.get(formatText(p.value.family, p.value.value));
-    return h ? [...h.users.keys()].sort() : [];
+    return h ? h.users.map((u) => u.key).sort() : [];
   }
 
   // ---------------------------------------------------------------- allocation
@@ -449,7 +466,7 @@ export class Allocator {
         const h = this.holdings.get(r.text);
         const why = h ? this.conflictWith(h, base) : null;
         if (h && why !== null) {
-          conflict = { key: base.key, ip: r.text, heldBy: [...h.users.keys()].sort(), message: why };
+          conflict = { key: base.key, ip: r.text, heldBy: h.users.map((u) => u.key).sort(), message: why };
           break;
         }
       }
@@ -679,11 +696,11 @@ export class Allocator {
       let bestIndex: Index = 0;
       for (const h of this.sharedByKey.get(p.sharingKey) ?? []) {
         if (h.family !== fam) continue;
-        const mark = h.marks.find(([s]) => s === space);
-        if (!mark || this.conflictWith(h, p) !== null) continue;
-        if (best === null || mark[1] < bestIndex) {
+        const index = indexIn(h, space);
+        if (index === null || this.conflictWith(h, p) !== null) continue;
+        if (best === null || index < bestIndex) {
           best = h;
-          bestIndex = mark[1];
+          bestIndex = index;
         }
       }
       if (best !== null) return { ok: true, holding: best };
@@ -695,7 +712,8 @@ export class Allocator {
 
   /** Why p may not use the address h, or null when it may. */
   private conflictWith(h: Holding, p: SharingParams): string | null {
-    for (const [k, u] of h.users) {
+    for (const u of h.users) {
+      const k = u.key;
       if (k === p.key) continue;
       if (p.sharingKey === '')
         return `${h.text} is in use by ${k} and this Service has no allow-shared-ip key`;
@@ -729,18 +747,20 @@ export class Allocator {
       text: pick.text,
       family: pick.space.family,
       value: pick.value,
-      users: new Map(),
-      marks: [],
+      users: [],
+      space: null,
+      index: 0,
+      more: null,
       indexedKey: '',
     };
     pick.space.mark(pick.index);
-    h.marks.push([pick.space, pick.index]);
+    addMark(h, pick.space, pick.index);
     if (pick.space.overlapping.length > 0) {
       // The same address inside overlapping pools must be used there too.
       h.value ??= pick.space.valueAt(pick.index);
       for (const other of pick.space.overlapping) {
         const i = other.indexOf(h.value);
-        if (i !== null && other.mark(i)) h.marks.push([other, i]);
+        if (i !== null && other.mark(i)) addMark(h, other, i);
       }
     }
     this.holdings.set(h.text, h);
@@ -752,7 +772,16 @@ export class Allocator {
     let h = this.holdings.get(r.text);
     if (!h) {
       const family: Family = r.text.includes(':') ? 6 : 4;
-      h = { text: r.text, family, value: r.value, users: new Map(), marks: [], indexedKey: '' };
+      h = {
+        text: r.text,
+        family,
+        value: r.value,
+        users: [],
+        space: null,
+        index: 0,
+        more: null,
+        indexedKey: '',
+      };
       this.markEverywhere(h);
       this.holdings.set(h.text, h);
     }
@@ -768,18 +797,17 @@ export class Allocator {
     for (const pool of this.validPools) {
       const space = spaceOf(pool, h.family);
       const i = space?.indexOf(h.value);
-      if (space && i != null && space.mark(i)) h.marks.push([space, i]);
+      if (space && i != null && space.mark(i)) addMark(h, space, i);
     }
   }
 
   private addUser(h: Holding, rec: ServiceRecord): void {
-    h.users.set(rec.key, rec);
+    if (!h.users.includes(rec)) h.users.push(rec);
     this.reindex(h);
   }
 
   private reindex(h: Holding): void {
-    const first = h.users.values().next();
-    const key = first.done ? '' : first.value.sharingKey;
+    const key = h.users[0]?.sharingKey ?? '';
     if (key === h.indexedKey) return;
     if (h.indexedKey !== '') {
       const set = this.sharedByKey.get(h.indexedKey);
@@ -795,13 +823,15 @@ export class Allocator {
   }
 
   private dropUser(h: Holding, key: string): boolean {
-    h.users.delete(key);
-    if (h.users.size > 0) {
+    h.users = h.users.filter((u) => u.key !== key);
+    if (h.users.length > 0) {
       this.reindex(h);
       return false;
     }
-    for (const [space, i] of h.marks) space.unmark(i);
-    h.marks = [];
+    if (h.space !== null) h.space.unmark(h.index);
+    for (const [space, i] of h.more ?? []) space.unmark(i);
+    h.space = null;
+    h.more = null;
     this.reindex(h);
     this.holdings.delete(h.text);
     return true;
@@ -844,7 +874,10 @@ export class Allocator {
   }
 
   private inPool(rec: ServiceRecord, pool: CompiledPool): boolean {
-    return rec.ips.every((h) => h.marks.some(([s]) => s === pool.v4 || s === pool.v6));
+    return rec.ips.every((h) => {
+      const s = h.family === 4 ? pool.v4 : pool.v6;
+      return s !== null && indexIn(h, s) !== null;
+    });
   }
 
   /** Settle rec.pool / rec.outOfPool: keep the preferred pool if it holds all IPs, else the first that does. */
