@@ -1,0 +1,412 @@
+// DNS benchmark: Portico vs Knot DNS vs CoreDNS (`file` plugin), same zone, same queries, same run.
+//
+//   npm run bench -- dns [--json] [--duration S] [--runs N] [--qps N] [--skip-peers]
+//
+// Zone: 1,000 names with A records. Queries: 90% A on existing names, 5% AAAA on those names
+// (NODATA + SOA), 5% names that do not exist (NXDOMAIN + SOA). dnsperf (EDNS on) is pinned to CPU 0,
+// each server to CPU 1, one server at a time, `runs` × `duration` seconds each, interleaved.
+// Cost = the server's CPU time (utime+stime of the whole process, all threads, from /proc/PID/stat)
+// over the run divided by the queries it answered. Reported values are medians over runs.
+// p99 latency comes from dnsperf -v (one line per query). The offered load is fixed (--qps, default
+// 20,000/s; 0 = unlimited) and identical for every server.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bench, BenchRow } from './run.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const COREDNS_VERSION = 'v1.14.7'; // keep in step with test/bench/peers/coredns/go.mod
+const ZONE = 'bench.k8s.home.arpa';
+const NAMES = 1000;
+const CLK_TCK = 100;
+/**
+ * Same offered load for every server, below each one's saturation point: CPU per query is then a
+ * comparison of the work each does per query, and p99 is latency rather than queueing delay.
+ */
+const DEFAULT_QPS = 20_000;
+
+interface Args {
+  duration: number;
+  runs: number;
+  skipPeers: boolean;
+  /** Offered load (dnsperf -Q); 0 = as fast as dnsperf can. */
+  qps: number;
+}
+
+function parseArgs(args: string[]): Args {
+  const a: Args = { duration: 10, runs: 3, skipPeers: false, qps: DEFAULT_QPS };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--duration') a.duration = Number(args[++i]);
+    else if (args[i] === '--runs') a.runs = Number(args[++i]);
+    else if (args[i] === '--skip-peers') a.skipPeers = true;
+    else if (args[i] === '--qps') a.qps = Number(args[++i]);
+  }
+  if (!(a.duration > 0) || !(a.runs >= 1)) throw new Error('--duration and --runs must be positive');
+  return a;
+}
+
+/** Deterministic PRNG (mulberry32) so every run and every server sees the same query file. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function ipFor(i: number): string {
+  return i < 250 ? `198.51.100.${i + 1}` : `203.0.113.${(i % 250) + 1}`;
+}
+
+function writeInputs(dir: string): { yaml: string; zonefile: string; queries: string } {
+  const names = Array.from({ length: NAMES }, (_, i) => `host-${String(i).padStart(4, '0')}`);
+  const yaml = join(dir, 'zone.yaml');
+  writeFileSync(
+    yaml,
+    [
+      `zone: ${ZONE}`,
+      'ttl: 300',
+      `soa: { mname: ns.${ZONE}, rname: hostmaster.${ZONE}, minimum: 30 }`,
+      `nameServers: [ns.${ZONE}]`,
+      'records:',
+      `  - { name: ns, type: A, values: [127.0.0.1] }`,
+      ...names.map((n, i) => `  - { name: ${n}, type: A, values: ['${ipFor(i)}'] }`),
+      '',
+    ].join('\n'),
+  );
+  const zonefile = join(dir, 'bench.zone');
+  writeFileSync(
+    zonefile,
+    [
+      `$ORIGIN ${ZONE}.`,
+      '$TTL 300',
+      `@ IN SOA ns.${ZONE}. hostmaster.${ZONE}. 1 3600 600 86400 30`,
+      `@ IN NS ns.${ZONE}.`,
+      'ns IN A 127.0.0.1',
+      ...names.map((n, i) => `${n} IN A ${ipFor(i)}`),
+      '',
+    ].join('\n'),
+  );
+  const r = rng(42);
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const x = r();
+    const n = names[Math.floor(r() * NAMES)]!;
+    if (x < 0.9) lines.push(`${n}.${ZONE} A`);
+    else if (x < 0.95) lines.push(`${n}.${ZONE} AAAA`);
+    else lines.push(`missing-${Math.floor(r() * 1e6)}.${ZONE} A`);
+  }
+  const queries = join(dir, 'queries.txt');
+  writeFileSync(queries, `${lines.join('\n')}\n`);
+  return { yaml, zonefile, queries };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+async function waitForDns(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const out = execFileSync(
+        'dig',
+        ['@127.0.0.1', '-p', String(port), `host-0001.${ZONE}`, '+short', '+tries=1', '+time=1'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (out.trim() !== '') return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server on port ${port} did not answer within ${timeoutMs} ms`);
+}
+
+interface Server {
+  name: string;
+  port: number;
+  proc: ChildProcess;
+}
+
+async function startServer(
+  name: string,
+  cmd: string[],
+  port: number,
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<Server> {
+  const log = join(cwd, `${name}.log`);
+  const proc = spawn('taskset', ['-c', '1', ...cmd], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  proc.once('exit', () => writeFileSync(log, stderr));
+  try {
+    await waitForDns(port);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw new Error(`${name}: ${(e as Error).message}\n${stderr.slice(-2000)}`);
+  }
+  return { name, port, proc };
+}
+
+async function stopServer(s: Server): Promise<void> {
+  if (s.proc.exitCode !== null) return;
+  const exited = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill('SIGTERM');
+  const t = setTimeout(() => s.proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+interface RunResult {
+  qps: number;
+  completed: number;
+  lost: number;
+  cpuUsPerQ: number;
+  p99Ms: number | null;
+}
+
+function runDnsperf(
+  s: Server,
+  queries: string,
+  duration: number,
+  verbose: boolean,
+  qps: number,
+  dir: string,
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const pid = s.proc.pid!;
+    const before = cpuTicks(pid);
+    const args = [
+      '-c',
+      '0',
+      'dnsperf',
+      '-s',
+      '127.0.0.1',
+      '-p',
+      String(s.port),
+      '-d',
+      queries,
+      '-l',
+      String(duration),
+      '-e',
+    ];
+    if (verbose) args.push('-v');
+    if (qps > 0) args.push('-Q', String(qps));
+    // stdout (one line per query with -v) goes to a file, parsed after the run: a pipe into this
+    // process would make the bench runner itself compete for CPU and throttle dnsperf.
+    const outFile = join(dir, `dnsperf-${s.name}.out`);
+    const fd = openSync(outFile, 'w');
+    const p = spawn('taskset', args, { stdio: ['ignore', fd, 'pipe'] });
+    closeSync(fd);
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    p.once('error', reject);
+    p.once('exit', (code) => {
+      const after = cpuTicks(pid);
+      const out = readFileSync(outFile, 'utf8');
+      rmSync(outFile);
+      const latencies: number[] = [];
+      let summary = '';
+      for (const l of out.split('\n')) {
+        if (l.startsWith('> ')) {
+          const v = Number(l.slice(l.lastIndexOf(' ') + 1));
+          if (Number.isFinite(v)) latencies.push(v);
+        } else summary += `${l}\n`;
+      }
+      const num = (re: RegExp) => Number(re.exec(summary)?.[1] ?? Number.NaN);
+      const completed = num(/Queries completed:\s+(\d+)/);
+      const lost = num(/Queries lost:\s+(\d+)/);
+      const rate = num(/Queries per second:\s+([\d.]+)/);
+      if (code !== 0 || !Number.isFinite(completed)) {
+        reject(
+          new Error(`dnsperf against ${s.name} failed (exit ${code}):\n${(summary + stderr).slice(-2000)}`),
+        );
+        return;
+      }
+      let p99Ms: number | null = null;
+      if (latencies.length > 0) {
+        latencies.sort((a, b) => a - b);
+        p99Ms = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]! * 1000;
+      }
+      resolve({
+        qps: rate,
+        completed,
+        lost,
+        cpuUsPerQ: (((after - before) / CLK_TCK) * 1e6) / Math.max(1, completed),
+        p99Ms,
+      });
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function ensureCoreDns(): string {
+  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'portico', 'coredns');
+  const bin = join(dir, `coredns-${COREDNS_VERSION}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  execFileSync('go', ['build', '-o', bin, '.'], { cwd: join(here, 'peers', 'coredns'), stdio: 'inherit' });
+  return bin;
+}
+
+function knotConfig(dir: string, port: number, zonefile: string): string {
+  const conf = join(dir, 'knot.conf');
+  mkdirSync(join(dir, 'knot-run'), { recursive: true });
+  mkdirSync(join(dir, 'knot-db'), { recursive: true });
+  writeFileSync(
+    conf,
+    [
+      'server:',
+      `    rundir: "${join(dir, 'knot-run')}"`,
+      `    listen: 127.0.0.1@${port}`,
+      '    udp-workers: 1',
+      '    tcp-workers: 1',
+      '    background-workers: 1',
+      'database:',
+      `    storage: "${join(dir, 'knot-db')}"`,
+      'log:',
+      '  - target: stderr',
+      '    any: warning',
+      'zone:',
+      `  - domain: ${ZONE}`,
+      `    file: "${zonefile}"`,
+      '    journal-content: none',
+      '    zonefile-sync: -1',
+      '',
+    ].join('\n'),
+  );
+  return conf;
+}
+
+const bench: Bench = async (argv) => {
+  const args = parseArgs(argv);
+  // Keep this runner (and its threads) off the servers' CPU.
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'portico-bench-dns-'));
+  try {
+    const { yaml, zonefile, queries } = writeInputs(dir);
+    const ports = { portico: await freePort(), knot: await freePort(), coredns: await freePort() };
+    const servers: Server[] = [];
+    servers.push(
+      await startServer(
+        'portico',
+        [
+          process.execPath,
+          join(repo, 'dns', 'main.ts'),
+          '--config',
+          yaml,
+          '--port',
+          String(ports.portico),
+          '--workers',
+          '1',
+          '--log-level',
+          'warn',
+        ],
+        ports.portico,
+        dir,
+      ),
+    );
+    if (!args.skipPeers) {
+      servers.push(
+        await startServer('knot', ['knotd', '-c', knotConfig(dir, ports.knot, zonefile)], ports.knot, dir),
+      );
+      const corefile = join(dir, 'Corefile');
+      writeFileSync(corefile, `${ZONE}:${ports.coredns} {\n    bind 127.0.0.1\n    file ${zonefile}\n}\n`);
+      servers.push(await startServer('coredns', [ensureCoreDns(), '-conf', corefile], ports.coredns, dir));
+    }
+    const results = new Map<string, RunResult[]>();
+    try {
+      for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps, dir); // warm-up (JIT, caches)
+      for (let r = 0; r < args.runs; r++) {
+        for (const s of servers) {
+          // -v (one line per query, for p99) for every server, so each sees the same client.
+          const res = await runDnsperf(s, queries, args.duration, true, args.qps, dir);
+          results.set(s.name, [...(results.get(s.name) ?? []), res]);
+        }
+      }
+    } finally {
+      for (const s of servers) await stopServer(s);
+    }
+    const med = (name: string, k: keyof RunResult) => {
+      const xs = (results.get(name) ?? []).map((x) => x[k]).filter((x): x is number => typeof x === 'number');
+      return xs.length ? median(xs) : null;
+    };
+    const sum = (name: string) => (results.get(name) ?? []).reduce((a, x) => a + x.lost, 0);
+    const p = med('portico', 'cpuUsPerQ');
+    const k = med('knot', 'cpuUsPerQ');
+    const c = med('coredns', 'cpuUsPerQ');
+    const round = (x: number | null, d = 2) => (x === null ? null : Number(x.toFixed(d)));
+    const row: BenchRow = {
+      bench: 'dns',
+      portico_qps: round(med('portico', 'qps'), 0),
+      portico_cpu_us_per_q: round(p),
+      knot_cpu_us_per_q: round(k),
+      coredns_cpu_us_per_q: round(c),
+      ratio_knot: p !== null && k ? round(p / k) : null,
+      ratio_coredns: p !== null && c ? round(p / c) : null,
+      lost: sum('portico'),
+      portico_p99_ms: round(med('portico', 'p99Ms'), 3),
+      knot_qps: round(med('knot', 'qps'), 0),
+      coredns_qps: round(med('coredns', 'qps'), 0),
+      peers_lost: args.skipPeers ? null : sum('knot') + sum('coredns'),
+      offered_qps: args.qps === 0 ? 'max' : args.qps,
+      runs: args.runs,
+      duration_s: args.duration,
+    };
+    return [row];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+export default bench;
