@@ -40,7 +40,8 @@ async function cmdStart(args: string[]): Promise<void> {
     if (a === '--bind-address') bindAddress = args[++i] ?? usage(2);
     else if (a === '--no-crds') installCrds = false;
     else if (a === '--kubectl') buildKubectl = true;
-    else if (a === '--no-kubectl') buildKubectl = false; // the default; kept for older scripts
+    else if (a === '--no-kubectl')
+      buildKubectl = false; // default; accepted for old scripts
     else usage(2);
   }
   // Ctrl-C during startup must still tear down: handlers go in before anything is spawned.
