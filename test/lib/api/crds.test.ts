@@ -1,0 +1,257 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CRD_DIR, crds, renderCrds, repoRoot } from '../../../lib/api/crds/generate.ts';
+import type { Schema } from '../../../lib/api/crds/openapi.ts';
+import { API_VERSION, crdName, GROUP, KINDS, PLURALS, SHORT_NAMES, VERSION } from '../../../lib/api/group.ts';
+import type { DNSZone, IPAddressPool, L2Advertisement } from '../../../lib/api/types.ts';
+
+const dir = join(repoRoot(), CRD_DIR);
+
+describe('committed CRDs', () => {
+  it('are exactly what the generator renders (run `npm run crds` after changing lib/api/crds)', () => {
+    const want = renderCrds();
+    const onDisk = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(onDisk.sort()).toEqual([...want.keys()].sort());
+    for (const [name, text] of want) {
+      expect(readFileSync(join(dir, name), 'utf8'), `${CRD_DIR}/${name} is stale`).toBe(text);
+    }
+  });
+
+  it('parse back to the generator objects', () => {
+    const files = renderCrds();
+    for (const crd of crds()) {
+      expect(parse(files.get(`${crd.metadata.name}.yaml`)!)).toEqual(JSON.parse(JSON.stringify(crd)));
+    }
+  });
+});
+
+describe('CRD metadata', () => {
+  it.each(Object.values(KINDS))('%s: group, version, names, scope, status subresource', (kind) => {
+    const crd = crds().find((c) => c.spec.names.kind === kind)!;
+    expect(crd.metadata.name).toBe(crdName(kind));
+    expect(crd.metadata.name).toBe(`${PLURALS[kind]}.portico.dev`);
+    expect(crd.spec.group).toBe(GROUP);
+    expect(crd.spec.scope).toBe('Cluster');
+    expect(crd.spec.names.shortNames).toEqual([...SHORT_NAMES[kind]]);
+    expect(crd.spec.names.categories).toEqual(['portico']);
+    expect(crd.spec.versions).toHaveLength(1);
+    const v = crd.spec.versions[0]!;
+    expect(v).toMatchObject({ name: VERSION, served: true, storage: true, subresources: { status: {} } });
+    expect(v.additionalPrinterColumns.at(-1)).toEqual({
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+    });
+  });
+
+  it('IPAddressPool printer columns show addresses, auto-assign, per-family counts and readiness', () => {
+    const cols = crds()[0]!.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name);
+    expect(cols).toEqual([
+      'Addresses',
+      'Auto',
+      'Assigned v4',
+      'Assigned v6',
+      'Available v4',
+      'Available v6',
+      'Ready',
+      'Age',
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Structural-schema rules the apiserver enforces (so a mistake fails here, not at install time),
+// plus our own: everything documented, every CEL-checked value bounded.
+
+function walk(s: Schema, path: string, visit: (s: Schema, path: string) => void): void {
+  visit(s, path);
+  for (const [k, p] of Object.entries(s.properties ?? {})) walk(p, `${path}.${k}`, visit);
+  if (s.items) walk(s.items, `${path}[]`, visit);
+  if (s.additionalProperties) walk(s.additionalProperties, `${path}{}`, visit);
+}
+
+describe.each(crds().map((c) => [c.spec.names.kind, c] as const))('%s schema', (_kind, crd) => {
+  const root = crd.spec.versions[0]!.schema.openAPIV3Schema;
+
+  it('every node has a type and a description (metadata excepted)', () => {
+    walk(root, '', (s, path) => {
+      expect(s.type, `${path} type`).toBeDefined();
+      if (path !== '.metadata') expect(s.description, `${path} description`).toBeTruthy();
+    });
+  });
+
+  it('required fields exist; list-map keys are required', () => {
+    walk(root, '', (s, path) => {
+      for (const r of s.required ?? []) expect(s.properties?.[r], `${path} requires ${r}`).toBeDefined();
+      for (const k of s['x-kubernetes-list-map-keys'] ?? [])
+        expect(s.items?.required, `${path} map key ${k}`).toContain(k);
+    });
+  });
+
+  it('every array and string map is bounded, and every string under a CEL rule has maxLength', () => {
+    walk(root, '', (s, path) => {
+      if (s.type === 'array') expect(s.maxItems, `${path} maxItems`).toBeGreaterThan(0);
+      if (s.additionalProperties) expect(s.maxProperties, `${path} maxProperties`).toBeGreaterThan(0);
+      if (s.type === 'string' && s['x-kubernetes-validations'])
+        expect(s.maxLength, `${path} maxLength`).toBeGreaterThan(0);
+    });
+  });
+
+  it('every CEL rule has a message or a message expression', () => {
+    walk(root, '', (s, path) => {
+      for (const v of s['x-kubernetes-validations'] ?? []) {
+        expect(v.message ?? v.messageExpression, `${path}: ${v.rule}`).toBeTruthy();
+      }
+    });
+  });
+
+  it('defaults are of the declared type', () => {
+    walk(root, '', (s, path) => {
+      if (s.default === undefined) return;
+      const t = typeof s.default;
+      const want = { boolean: 'boolean', integer: 'number', string: 'string', object: 'object' }[
+        s.type as string
+      ];
+      expect(t, `${path} default`).toBe(want);
+    });
+  });
+});
+
+describe('defaults', () => {
+  const spec = (i: number) => crds()[i]!.spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!;
+  it('IPAddressPool.autoAssign defaults to true, avoidBuggyIPs to false', () => {
+    expect(spec(0).properties!.autoAssign!.default).toBe(true);
+    expect(spec(0).properties!.avoidBuggyIPs!.default).toBe(false);
+  });
+  it('DNSZone ttl defaults to 300', () => {
+    expect(spec(2).properties!.ttl!.default).toBe(300);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// types.ts and the schemas describe the same shapes: a fully populated sample of each type (typed,
+// so tsc checks it against types.ts) must use every schema field and only schema fields, with
+// matching JSON types.
+
+const selector = {
+  matchLabels: { a: 'b' },
+  matchExpressions: [{ key: 'k', operator: 'In' as const, values: ['v'] }],
+};
+const condition = {
+  type: 'Ready',
+  status: 'True' as const,
+  reason: 'Valid',
+  message: 'ok',
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+  observedGeneration: 1,
+};
+
+const samples: { IPAddressPool: IPAddressPool; L2Advertisement: L2Advertisement; DNSZone: DNSZone } = {
+  IPAddressPool: {
+    apiVersion: API_VERSION as 'portico.dev/v1alpha1',
+    kind: 'IPAddressPool',
+    metadata: { name: 'p' },
+    spec: {
+      addresses: ['192.0.2.0/24'],
+      autoAssign: true,
+      avoidBuggyIPs: false,
+      allocation: { priority: 1, namespaces: ['ns'], namespaceSelector: selector, serviceSelector: selector },
+    },
+    status: {
+      assignedIPv4: '1',
+      assignedIPv6: '0',
+      availableIPv4: '253',
+      availableIPv6: '0',
+      observedGeneration: 1,
+      conditions: [condition],
+    },
+  },
+  L2Advertisement: {
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'L2Advertisement',
+    metadata: { name: 'l' },
+    spec: {
+      ipAddressPools: ['p'],
+      ipAddressPoolSelector: selector,
+      nodeSelector: selector,
+      interfaces: ['eth0'],
+    },
+    status: { conditions: [condition] },
+  },
+  DNSZone: {
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'DNSZone',
+    metadata: { name: 'z' },
+    spec: {
+      zone: 'k8s.home.arpa',
+      ttl: 300,
+      sources: {
+        gateways: {
+          enabled: true,
+          gatewayClassNames: ['c'],
+          gatewaySelector: selector,
+          namespaceSelector: selector,
+        },
+        services: { enabled: true, namespaceSelector: selector },
+      },
+      records: [{ name: 'www', type: 'A', values: ['192.0.2.1'], ttl: 60 }],
+      soa: { mname: 'ns', rname: 'hostmaster', refresh: 1, retry: 1, expire: 1, minimum: 1 },
+      nameServers: ['ns'],
+    },
+    status: { records: 3, serial: 1, observedGeneration: 1, conditions: [condition] },
+  },
+};
+
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (Number.isInteger(v)) return 'integer';
+  return typeof v;
+}
+
+/** Paths in `value` missing from `schema` or of another type; and schema paths `value` never uses. */
+function compare(schema: Schema, value: unknown, path: string, problems: string[]): void {
+  const t = jsonType(value);
+  if (schema.type !== t) problems.push(`${path}: schema ${schema.type}, value ${t}`);
+  if (t === 'array' && schema.items) {
+    const arr = value as unknown[];
+    if (arr.length === 0) problems.push(`${path}: sample array is empty`);
+    for (const [i, el] of arr.entries()) compare(schema.items, el, `${path}[${i}]`, problems);
+  } else if (t === 'object' && schema.additionalProperties) {
+    for (const [k, el] of Object.entries(value as object))
+      compare(schema.additionalProperties, el, `${path}{${k}}`, problems);
+  } else if (t === 'object' && schema.properties) {
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const p = schema.properties[k];
+      if (!p) problems.push(`${path}.${k}: not in the schema`);
+      else if (!(path === '' && k === 'metadata')) compare(p, obj[k], `${path}.${k}`, problems);
+    }
+    for (const k of Object.keys(schema.properties))
+      if (!(k in obj)) problems.push(`${path}.${k}: not in the sample`);
+  }
+}
+
+describe('types.ts matches the schemas', () => {
+  it.each(Object.values(KINDS))('%s', (kind) => {
+    const crd = crds().find((c) => c.spec.names.kind === kind)!;
+    const problems: string[] = [];
+    compare(crd.spec.versions[0]!.schema.openAPIV3Schema, samples[kind], '', problems);
+    expect(problems).toEqual([]);
+  });
+
+  it('the comparison itself catches drift', () => {
+    const crd = crds()[0]!;
+    const problems: string[] = [];
+    const bad = {
+      ...samples.IPAddressPool,
+      spec: { ...samples.IPAddressPool.spec, autoAssign: 'yes', extra: 1 },
+    };
+    compare(crd.spec.versions[0]!.schema.openAPIV3Schema, bad, '', problems);
+    expect(problems).toEqual([
+      '.spec.autoAssign: schema boolean, value string',
+      '.spec.extra: not in the schema',
+    ]);
+  });
+});
