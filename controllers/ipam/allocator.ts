@@ -375,7 +375,10 @@ export class Allocator {
     this.applyParams(rec, p);
     const unwanted = rec.ips.filter((h) => !p.families.includes(h.family));
     const missing = p.families.filter((f) => !rec.ips.some((h) => h.family === f));
-    if (unwanted.length === 0 && missing.length === 0) return this.result(rec.key, before, []);
+    if (unwanted.length === 0 && missing.length === 0) {
+      this.sortIps(rec, p.families);
+      return this.result(rec.key, before, []);
+    }
 
     // Families changed (e.g. SingleStack → PreferDualStack): add from the same pool when possible.
     const pool = rec.pool !== null ? this.pools.get(rec.pool) : undefined;
