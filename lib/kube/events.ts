@@ -134,7 +134,8 @@ export class EventRecorder {
         body: {
           apiVersion: 'events.k8s.io/v1',
           kind: 'Event',
-          metadata: { generateName: `${ref.name}.`, namespace },
+          // client-go's naming: <object>.<hex time>; generateName would end in '.', which is invalid.
+          metadata: { name: eventName(ref.name, now), namespace },
           eventTime: microTime(now),
           reportingController: this.o.reportingController,
           reportingInstance: this.o.reportingInstance,
@@ -229,6 +230,14 @@ export class EventRecorder {
       }
     }
   }
+}
+
+let seq = 0;
+/** `<object name>.<hex nanos-ish>`, unique per process, within the 253-char name limit. */
+export function eventName(objectName: string, now: number): string {
+  seq = (seq + 1) % 1_000_000;
+  const suffix = (BigInt(now) * 1_000_000n + BigInt(seq)).toString(16);
+  return `${objectName.slice(0, 253 - suffix.length - 1)}.${suffix}`;
 }
 
 function toRef(obj: KubeObject): EventRef {

@@ -39,7 +39,7 @@ describe('EventRecorder', () => {
     expect(post.last).toMatchObject({
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { generateName: 'web.', namespace: 'default' },
+      metadata: { namespace: 'default' },
       reportingController: 'portico.dev/controller',
       reportingInstance: 'ctl-0',
       action: 'Allocate',
@@ -50,6 +50,7 @@ describe('EventRecorder', () => {
     });
     expect(post.last?.eventTime).toMatch(/^2026-01-01T00:00:00\.000000Z$/);
     expect(post.last?.series).toBeUndefined();
+    expect((post.last?.metadata as { name?: string } | undefined)?.name).toMatch(/^web\.[0-9a-f]+$/);
   });
 
   test('repeats within the window bump series.count on the same Event instead of creating new ones', async () => {
