@@ -2,7 +2,7 @@
 // queries, decoding the answers with dns-packet — an independent codec, so a bug in our wire code
 // cannot hide itself.
 
-import dnsPacket, { type Packet } from 'dns-packet';
+import dnsPacket from 'dns-packet';
 import { type AnswerInfo, type AnswerOptions, answer } from '../../dns/zone/answer.ts';
 import { buildSnapshotSet, type SnapshotSet } from '../../dns/zone/snapshot.ts';
 import type { RecordInput, ZoneInput } from '../../dns/zone/spec.ts';
@@ -55,17 +55,41 @@ export function query(name: string, type: string | number, o: AskOptions = {}): 
   return q;
 }
 
+/** dns-packet's decoded shape, narrowed to what the tests read. */
+export interface RR {
+  name: string;
+  type: string;
+  ttl: number;
+  data?: unknown;
+}
+export interface Decoded {
+  id: number;
+  rcode: string;
+  flag_aa: boolean;
+  flag_tc: boolean;
+  flag_rd: boolean;
+  flag_ra: boolean;
+  questions: Array<{ name: string; type: string }>;
+  answers: RR[];
+  authorities: RR[];
+  additionals: RR[];
+}
+
 export interface Asked {
   raw: Uint8Array;
-  p: Packet & { rcode?: string; flag_aa?: boolean; flag_tc?: boolean; flag_rd?: boolean; flag_ra?: boolean };
+  p: Decoded;
   info: AnswerInfo;
+}
+
+export function decode(raw: Uint8Array): Decoded {
+  return dnsPacket.decode(Buffer.from(raw)) as unknown as Decoded;
 }
 
 export function ask(set: SnapshotSet | null, name: string, type: string | number, o: AskOptions = {}): Asked {
   const info: AnswerInfo = { qtype: 0, rcode: 0, truncated: false };
   const raw = answer(query(name, type, o), set, { tcp: false, maxUdpPayload: 1232, ...o.opts }, info);
   if (raw === null) throw new Error('no response');
-  return { raw, p: dnsPacket.decode(Buffer.from(raw)) as Asked['p'], info };
+  return { raw, p: decode(raw), info };
 }
 
 /** rcode from the header's low 4 bits (dns-packet names only the classic ones). */

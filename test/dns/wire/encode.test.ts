@@ -50,12 +50,12 @@ describe('Writer', () => {
     });
     const d = decode(q, w, 7);
     expect(d.answers?.map((r) => r.type)).toEqual(['A', 'AAAA', 'CNAME', 'PTR', 'NS', 'TXT', 'SOA']);
-    expect((d.answers?.[1] as { data: string }).data).toBe('2001:db8::1');
-    expect((d.answers?.[2] as { data: string }).data).toBe('www.example.test');
+    expect((d.answers![1] as { data: string }).data).toBe('2001:db8::1');
+    expect((d.answers![2] as { data: string }).data).toBe('www.example.test');
     // TXT over 255 bytes is split into character-strings that together hold the whole value.
-    const txt = (d.answers?.[5] as { data: Buffer[] }).data;
+    const txt = (d.answers![5] as { data: Buffer[] }).data;
     expect(txt.map((b) => b.length)).toEqual([255, 45]);
-    expect((d.answers?.[6] as { data: { serial: number; rname: string } }).data).toMatchObject({
+    expect((d.answers![6] as { data: { serial: number; rname: string } }).data).toMatchObject({
       serial: 5,
       rname: 'hostmaster.example.test',
       minimum: 4,

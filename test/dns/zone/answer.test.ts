@@ -73,7 +73,7 @@ describe('positive answers', () => {
   it('SOA and NS at the apex, with the configured serial', () => {
     const soa = ask(set, 'k8s.home.arpa', 'SOA');
     expect(soa.p.answers?.[0]?.type).toBe('SOA');
-    expect((soa.p.answers?.[0] as { data: { serial: number; mname: string } }).data).toMatchObject({
+    expect((soa.p.answers![0] as { data: { serial: number; mname: string } }).data).toMatchObject({
       serial: 2026010101,
       mname: 'ns.k8s.home.arpa',
       rname: 'hostmaster.k8s.home.arpa',
