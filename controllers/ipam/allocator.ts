@@ -94,7 +94,8 @@ type Plan =
 
 const FAMILY_NAME: Record<Family, 'IPv4' | 'IPv6'> = { 4: 'IPv4', 6: 'IPv6' };
 
-function serviceKey(namespace: string, name: string): string {
+/** The key the allocator files a Service under (pass it to release, assignment). */
+export function serviceKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
@@ -231,6 +232,9 @@ export class Allocator {
   private pools = new Map<string, CompiledPool>();
   /** Valid pools sorted by name (deterministic iteration). */
   private validPools: CompiledPool[] = [];
+  /** autoAssign pools with allocation rules / without, by priority then name. */
+  private autoRuled: CompiledPool[] = [];
+  private autoOpen: CompiledPool[] = [];
   private readonly services = new Map<string, ServiceRecord>();
   private readonly holdings = new Map<string, Holding>();
   private readonly sharedByKey = new Map<string, Set<Holding>>();
@@ -262,6 +266,8 @@ export class Allocator {
     }
     this.pools = pools;
     this.validPools = [...pools.values()].filter((p) => p.valid);
+    this.autoRuled = this.validPools.filter((x) => x.autoAssign && x.hasRules).sort(byPriorityThenName);
+    this.autoOpen = this.validPools.filter((x) => x.autoAssign && !x.hasRules).sort(byPriorityThenName);
     linkOverlaps([...pools.values()]);
 
     for (const h of this.holdings.values()) {
@@ -573,11 +579,9 @@ export class Allocator {
       return { ok: true, pools: eligible };
     }
     if (p.pool !== null) return { ok: true, pools: [this.pools.get(p.pool)!] };
-    const ruled = this.validPools
-      .filter((x) => x.autoAssign && x.hasRules && admits(x))
-      .sort(byPriorityThenName);
-    const open = this.validPools.filter((x) => x.autoAssign && !x.hasRules).sort(byPriorityThenName);
-    const pools = [...ruled, ...open];
+    // Pools with matching rules first, then open pools; both lists are pre-sorted in setPools.
+    const ruled = this.autoRuled.filter(admits);
+    const pools = ruled.length === 0 ? this.autoOpen : [...ruled, ...this.autoOpen];
     if (pools.length === 0) {
       return {
         ok: false,
@@ -826,7 +830,7 @@ export class Allocator {
   }
 
   private dropUser(h: Holding, key: string): boolean {
-    h.users = h.users.filter((u) => u.key !== key);
+    h.users = h.users.length === 1 && h.users[0]!.key === key ? [] : h.users.filter((u) => u.key !== key);
     if (h.users.length > 0) {
       this.reindex(h);
       return false;
@@ -927,8 +931,13 @@ export class Allocator {
     const rec = this.services.get(key);
     const ips = rec ? rec.ips.map((h) => h.text) : [];
     const pool = rec ? rec.pool : null;
-    const changed = (before?.pool ?? null) !== pool || (before?.ips ?? []).join(',') !== ips.join(',');
-    const releasedNow = released.filter((ip) => !ips.includes(ip));
+    const changed =
+      before === null
+        ? ips.length > 0
+        : before.pool !== pool ||
+          before.ips.length !== ips.length ||
+          before.ips.some((ip, i) => ip !== ips[i]);
+    const releasedNow = released.length === 0 ? released : released.filter((ip) => !ips.includes(ip));
     if (reason === undefined) return { ok: true, ips, pool, released: releasedNow, changed };
     return { ok: false, reason, message: message ?? reason, ips, pool, released: releasedNow, changed };
   }
