@@ -1,0 +1,51 @@
+// The controller's least privileges: the one source of truth for the Helm chart's ClusterRole and
+// Role, and what the integration test binds to a ServiceAccount to prove they suffice.
+// Server-side apply is an HTTP PATCH, so status and annotation writes need `patch` only.
+import { GROUP, PLURALS } from '../lib/api/group.ts';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** Cluster-wide rules (bind with a ClusterRoleBinding). */
+export const CONTROLLER_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
+  // Informer on every Service; apply of the allocated-from-pool annotation.
+  { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'patch'] },
+  // status.loadBalancer.ingress and the portico.dev/IPAllocated condition.
+  { apiGroups: [''], resources: ['services/status'], verbs: ['patch'] },
+  // Namespace labels, for pools' namespaceSelector.
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [GROUP], resources: [PLURALS.IPAddressPool], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [GROUP], resources: [`${PLURALS.IPAddressPool}/status`], verbs: ['patch'] },
+  // IPAllocated / AllocationFailed / IPReleased / OutOfPool / DeprecatedAnnotation; patch = series count.
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** Rules in the Lease namespace only (bind with a RoleBinding there). */
+export const CONTROLLER_LEASE_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+export function controllerClusterRole(name = 'portico-controller'): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name, labels: { 'app.kubernetes.io/part-of': 'portico' } },
+    rules: CONTROLLER_CLUSTER_ROLE_RULES.map((r) => ({ ...r })),
+  };
+}
+
+export function controllerLeaseRole(
+  namespace: string,
+  name = 'portico-controller-lease',
+): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'portico' } },
+    rules: CONTROLLER_LEASE_RULES.map((r) => ({ ...r })),
+  };
+}
