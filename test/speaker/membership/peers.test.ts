@@ -139,7 +139,9 @@ describe('peer table', () => {
           t.receive(beat('b', 3n, 20n), 100);
           t.tick(100 + DEAD + 1);
           // An attacker replays any mix of recorded messages afterwards.
-          msgs.forEach((m, i) => t.receive(beat('b', m.inc, m.seq), 500 + i));
+          msgs.forEach((m, i) => {
+            t.receive(beat('b', m.inc, m.seq), 500 + i);
+          });
           t.tick(600);
           expect(t.view().alive).toEqual(['a']);
         },
