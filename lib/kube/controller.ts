@@ -1,6 +1,8 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { BackoffOptions } from './backoff.ts';
+import { type KubeObject, objectKey } from './cache.ts';
+import type { Informer } from './informer.ts';
 import { errInfo, type KubeLogger, noopLogger } from './log.ts';
 import { WorkQueue, type WorkQueueMetrics } from './workqueue.ts';
 
@@ -137,6 +139,30 @@ export class Controller {
       this.queue.done(key);
     }
   }
+}
+
+/**
+ * Feed an informer's changes into a controller's queue. `keys` maps an object to the keys to
+ * reconcile (default: its own key); e.g. a pool change can enqueue every Service that may use it.
+ * Resync updates (old === new) are enqueued too: that is what resync is for. Returns unsubscribe.
+ */
+export function enqueueOnChange<T extends KubeObject>(
+  informer: Informer<T>,
+  target: { enqueue(key: string): void },
+  keys: (obj: T) => readonly string[] = (o) => [objectKey(o)],
+): () => void {
+  const push = (o: T) => {
+    for (const k of keys(o)) target.enqueue(k);
+  };
+  return informer.addHandlers({
+    add: push,
+    update: (old, o) => {
+      push(o);
+      // A change can move an object out of a key's scope (e.g. pool selector): reconcile both.
+      if (old !== o) for (const k of keys(old)) target.enqueue(k);
+    },
+    delete: push,
+  });
 }
 
 function mergeMetrics(a: ControllerMetrics, b: ControllerMetrics): ControllerMetrics {
