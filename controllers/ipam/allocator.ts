@@ -495,8 +495,7 @@ export class Allocator {
       };
       for (const r of ips) rec.ips.push(this.holdValue(r, rec));
       this.services.set(rec.key, rec);
-      const wants = parseWants(e.service);
-      if (wants.ok) this.sortIps(rec, wants.families);
+      // The order stays as found in the status: restoring must not rewrite it.
       this.placeRecord(rec, typeof e.pool === 'string' && e.pool !== '' ? e.pool : null);
       report.restored.push(rec.key);
       if (rec.outOfPool) report.outOfPool.push(rec.key);
