@@ -406,18 +406,33 @@ export class Allocator {
       this.sortIps(rec, p.families);
       return this.result(rec.key, before, released);
     }
-    // Not possible in the current pool: a fresh allocation elsewhere, keeping the old one on failure.
+    // Not possible in the current pool: a fresh allocation, planned after letting go of the old
+    // addresses (so they count as free for this Service and no plan points at a stale holding);
+    // on failure the still-wanted old addresses are taken back, nobody can have taken them since.
+    const kept = rec.ips
+      .filter((h) => p.families.includes(h.family))
+      .map((h): Requested => ({ text: h.text, value: this.valueOf(h) }));
+    const oldPool = rec.pool;
+    const released = this.releaseRecord(rec);
     const plan = this.plan(p);
-    if (plan.ok) {
-      const released = this.releaseRecord(rec);
-      return this.commitPlan(p, plan, before, released);
+    if (plan.ok) return this.commitPlan(p, plan, before, released);
+    if (kept.length > 0) {
+      const back: ServiceRecord = {
+        key: p.key,
+        createdAt: p.createdAt,
+        pool: null,
+        ips: [],
+        outOfPool: false,
+        sharingKey: p.sharingKey,
+        backendKey: p.backendKey,
+        ports: p.ports,
+      };
+      for (const r of kept) back.ips.push(this.holdValue(r, back));
+      this.services.set(back.key, back);
+      this.sortIps(back, p.families);
+      this.placeRecord(back, oldPool);
     }
-    const released = this.releaseSome(rec, unwanted);
-    if (rec.ips.length === 0) {
-      this.services.delete(rec.key);
-      return this.result(rec.key, before, released, plan.reason, plan.message);
-    }
-    return this.result(rec.key, before, released, plan.reason, plan.message);
+    return this.result(p.key, before, released, plan.reason, plan.message);
   }
 
   /** Forget the Service (deleted, no longer LoadBalancer, other class). Returns the IPs it held. */
@@ -793,6 +808,17 @@ export class Allocator {
     }
     this.addUser(h, rec);
     return h;
+  }
+
+  private valueOf(h: Holding): bigint {
+    if (h.value === null) {
+      if (h.space !== null) h.value = h.space.valueAt(h.index);
+      else {
+        const p = parseIP(h.text);
+        h.value = p.ok ? p.value.value : 0n;
+      }
+    }
+    return h.value;
   }
 
   private markEverywhere(h: Holding): void {

@@ -474,6 +474,30 @@ describe('changes to a Service', () => {
     expect(r.ips).toEqual(['192.0.2.0']);
   });
 
+  it('RequireDualStack upgrade moves to an overlapping dual pool and may keep its own requested IP', () => {
+    const a = withPools(pool('a-v4', ['192.0.2.0/29']), pool('b-dual', ['192.0.2.0/29', '2001:db8::/125']));
+    const req = { requestedIPs: ['192.0.2.3'] };
+    expect(a.allocate(svc('s', req)).pool).toBe('a-v4');
+    const r = a.allocate(
+      svc('s', { ...req, ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' }),
+    );
+    expect(r).toMatchObject({ ok: true, ips: ['192.0.2.3', '2001:db8::'], pool: 'b-dual', released: [] });
+    expect(a.holdersOf('192.0.2.3')).toEqual(['default/s']);
+    expect(a.poolReport('a-v4')?.IPv4?.assigned).toBe(1n);
+    expect(a.poolReport('b-dual')?.IPv4?.assigned).toBe(1n);
+    failed(a.allocate(svc('t', { requestedIPs: ['192.0.2.3'] })), 'RequestedIPInUse');
+    // Shared addresses behave the same: the Service's own share is free for it.
+    const b = withPools(pool('a-v4', ['192.0.2.0/29']), pool('b-dual', ['192.0.2.0/29', '2001:db8::/125']));
+    const sh = { sharingKey: 'k', ports: [{ port: 80 }] };
+    ok(b.allocate(svc('s', sh)));
+    const up = b.allocate(
+      svc('s', { ...sh, ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' }),
+    );
+    expect(up).toMatchObject({ ok: true, ips: ['192.0.2.0', '2001:db8::'], pool: 'b-dual' });
+    expect(b.poolReport('a-v4')?.IPv4?.assigned).toBe(1n);
+    expect(ok(b.allocate(svc('t')))).toEqual(['192.0.2.1']);
+  });
+
   it('a garbage annotation on an allocated Service keeps its address', () => {
     const a = withPools(p);
     ok(a.allocate(svc('s')));
