@@ -47,6 +47,10 @@ function bindUdp(
       type,
       reuseAddr: reusePort,
       reusePort,
+      // Bursts beyond one event-loop turn queue in the kernel; a larger buffer turns them into latency
+      // instead of loss. The kernel clamps this to net.core.rmem_max / wmem_max.
+      recvBufferSize: 4 * 1024 * 1024,
+      sendBufferSize: 1024 * 1024,
       // The destination is always a literal address from rinfo: skip dns.lookup's nextTick hop.
       lookup: (addr, _opts, cb) =>
         (cb as (e: null, a: string, f: number) => void)(null, addr, type === 'udp4' ? 4 : 6),
