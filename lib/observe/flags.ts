@@ -70,13 +70,14 @@ export interface ListenAddress {
 }
 
 /**
- * `:9100` (every interface), `127.0.0.1:9100`, `[::1]:9100`, `localhost:9100`. Brackets are
- * required around IPv6 hosts so the port is never ambiguous.
+ * `:9100` or `9100` (every interface), `127.0.0.1:9100`, `[::1]:9100`, `localhost:9100`.
+ * Brackets are required around IPv6 hosts so the port is never ambiguous.
  */
 export function parseListenAddress(text: string, flag = 'address'): ListenAddress {
   const bad = (why: string) =>
     new FlagError(`--${flag}: '${text}' ${why}; use e.g. :9100, 127.0.0.1:9100 or [::1]:9100`);
   const s = text.trim();
+  if (/^\d{1,5}$/.test(s)) return parseListenAddress(`:${s}`, flag);
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
   if (!m) throw bad('is not host:port');
   const port = Number(m[3]);

@@ -21,6 +21,13 @@ export interface ObserveServerOptions {
   registry?: Registry;
   /** Default: always ready. A throw counts as not ready, with the error as the reason. */
   ready?: () => boolean | ReadyStatus;
+  /**
+   * Default: alive whenever the event loop answers. A process with a stuck internal loop (e.g. a
+   * watchdog that fired) returns false so the kubelet restarts it. A throw counts as unhealthy.
+   */
+  healthy?: () => boolean | ReadyStatus;
+  /** Runs before each scrape, e.g. to pull counters from worker threads into the registry. */
+  beforeScrape?: () => Promise<void>;
   logger?: Logger;
 }
 
@@ -28,21 +35,23 @@ export interface ObserveServer {
   /** Bound host (`::` / `0.0.0.0` when listening everywhere) and the real port (even for :0). */
   host: string;
   port: number;
+  /** Bound address as `host:port` / `[v6]:port`, for logs. */
+  address: string;
   /** Base URL for clients, e.g. http://127.0.0.1:9100. */
   url: string;
   /** Stop listening and drop keep-alive connections. Idempotent. */
   close(): Promise<void>;
 }
 
-function readiness(ready: ObserveServerOptions['ready']): ReadyStatus {
-  if (!ready) return { ready: true };
+function evaluate(check: (() => boolean | ReadyStatus) | undefined, what: string): ReadyStatus {
+  if (!check) return { ready: true };
   try {
-    const r = ready();
+    const r = check();
     return typeof r === 'boolean' ? { ready: r } : r;
   } catch (err) {
     return {
       ready: false,
-      reason: `readiness check failed: ${err instanceof Error ? err.message : String(err)}`,
+      reason: `${what} check failed: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
 }
@@ -65,11 +74,14 @@ async function handle(opts: ObserveServerOptions, req: IncomingMessage, res: Ser
     return;
   }
   switch (path) {
-    case '/healthz':
-      send(res, 200, 'ok\n');
+    case '/healthz': {
+      const h = evaluate(opts.healthy, 'health');
+      if (h.ready) send(res, 200, 'ok\n');
+      else send(res, 503, `unhealthy${h.reason ? `: ${h.reason}` : ''}\n`);
       return;
+    }
     case '/readyz': {
-      const r = readiness(opts.ready);
+      const r = evaluate(opts.ready, 'readiness');
       if (r.ready) send(res, 200, 'ok\n');
       else send(res, 503, `not ready${r.reason ? `: ${r.reason}` : ''}\n`);
       return;
@@ -80,6 +92,7 @@ async function handle(opts: ObserveServerOptions, req: IncomingMessage, res: Ser
         return;
       }
       try {
+        await opts.beforeScrape?.();
         const text = await opts.registry.metrics();
         send(res, 200, text, opts.registry.contentType);
       } catch (err) {
@@ -134,6 +147,7 @@ export async function startObserveServer(opts: ObserveServerOptions): Promise<Ob
   return {
     host: bound.address,
     port: bound.port,
+    address: formatListenAddress({ host: bound.address, port: bound.port }),
     url: `http://${urlHost}:${bound.port}`,
     close() {
       closing ??= new Promise<void>((resolve) => {

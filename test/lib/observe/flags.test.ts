@@ -59,8 +59,12 @@ describe('parseListenAddress', () => {
     expect(formatListenAddress(want)).toBe(text);
   });
 
+  it('accepts a bare port as every interface', () => {
+    expect(parseListenAddress('9100')).toEqual({ host: undefined, port: 9100 });
+  });
+
   it.each([
-    '9100',
+    '99999',
     '::1:9100',
     '127.0.0.1',
     '127.0.0.1:65536',

@@ -45,6 +45,38 @@ describe('observe server', () => {
     expect(s.host).toBe('127.0.0.1');
     expect(s.port).toBeGreaterThan(0);
     expect(s.url).toBe(`http://127.0.0.1:${s.port}`);
+    expect(s.address).toBe(`127.0.0.1:${s.port}`);
+  });
+
+  it('/healthz follows healthy() when given: 503 with the reason', async () => {
+    let stuck = false;
+    const s = await start({ healthy: () => (stuck ? { ready: false, reason: 'watch loop stalled' } : true) });
+    expect((await get(`${s.url}/healthz`)).status).toBe(200);
+    stuck = true;
+    expect(await get(`${s.url}/healthz`)).toMatchObject({
+      status: 503,
+      body: 'unhealthy: watch loop stalled\n',
+    });
+  });
+
+  it('runs beforeScrape before each scrape, and a failing hook is a 500', async () => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const c = new Counter({ name: 'portico_worker_queries_total', help: 'x', registers: [registry] });
+    let fail = false;
+    const s = await start({
+      registry,
+      beforeScrape: async () => {
+        if (fail) throw new Error('worker gone');
+        c.inc(); // stands in for merging counters from worker threads
+      },
+    });
+    expect((await get(`${s.url}/metrics`)).body).toMatch(/^portico_worker_queries_total 1$/m);
+    expect((await get(`${s.url}/metrics`)).body).toMatch(/^portico_worker_queries_total 2$/m);
+    fail = true;
+    expect(await get(`${s.url}/metrics`)).toMatchObject({
+      status: 500,
+      body: 'collecting metrics failed: worker gone\n',
+    });
   });
 
   it('/healthz answers 200 while the process lives', async () => {
@@ -141,8 +173,8 @@ describe('observe server', () => {
   });
 
   it('rejects a malformed address before binding', async () => {
-    await expect(startObserveServer({ address: '9100' })).rejects.toThrow(
-      /--metrics-address: '9100' is not host:port/,
+    await expect(startObserveServer({ address: 'localhost' })).rejects.toThrow(
+      /--metrics-address: 'localhost' is not host:port/,
     );
   });
 
