@@ -351,13 +351,16 @@ async function* splitLines(stream: ReadableStream<Uint8Array>, cleanup: () => vo
       const { value, done } = await reader.read();
       if (done) break;
       buf += decoder.decode(value, { stream: true });
-      let nl = buf.indexOf('\n');
+      // Scan with an index and cut the buffer once per chunk: no quadratic copying on big chunks.
+      let start = 0;
+      let nl = buf.indexOf('\n', start);
       while (nl >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
+        const line = buf.slice(start, nl).trim();
+        start = nl + 1;
         if (line.length > 0) yield line;
-        nl = buf.indexOf('\n');
+        nl = buf.indexOf('\n', start);
       }
+      buf = buf.slice(start);
     }
     const rest = (buf + decoder.decode()).trim();
     if (rest.length > 0) yield rest;

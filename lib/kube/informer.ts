@@ -83,6 +83,7 @@ interface ListResponse<T> {
 }
 
 const WATCHDOG = 'watchdog: watch silent too long';
+const HEALTHY_WATCH_MS = 1_000;
 
 export class Informer<T extends KubeObject> {
   readonly name: string;
@@ -223,8 +224,10 @@ export class Informer<T extends KubeObject> {
       if (this.stopped) return;
       switch (outcome.kind) {
         case 'closed':
-          // A clean server-side close after a healthy watch: resume at once from the last rv.
-          if (outcome.lines > 0) attempt = 0;
+          // A clean server-side close after a healthy watch (events seen, or it lasted a while on a
+          // quiet resource): resume at once from the last rv. Only a watch that closes instantly
+          // and empty (a misbehaving proxy) backs off, so we never hot-loop.
+          if (outcome.lines > 0 || outcome.durationMs >= HEALTHY_WATCH_MS) attempt = 0;
           else await sleep(backoffDelay(attempt++, this.backoff, this.random), this.abort.signal);
           break;
         case 'gone':
@@ -319,7 +322,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private async watchOnce(): Promise<
-    | { kind: 'closed'; lines: number }
+    | { kind: 'closed'; lines: number; durationMs: number }
     | { kind: 'gone' }
     | { kind: 'watchdog' }
     | { kind: 'error'; error: unknown; lines: number }
@@ -336,6 +339,7 @@ export class Informer<T extends KubeObject> {
     const [lo, hi] = this.opts.watchTimeoutSeconds ?? [240, 300];
     const timeoutSeconds = Math.floor(lo + (hi - lo) * this.random());
     let lines = 0;
+    const started = Date.now();
     this.stats.watchesStarted++;
     try {
       pet();
@@ -372,7 +376,7 @@ export class Informer<T extends KubeObject> {
       ) {
         return { kind: 'watchdog' };
       }
-      return { kind: 'closed', lines };
+      return { kind: 'closed', lines, durationMs: Date.now() - started };
     } catch (err) {
       if (
         ctl.signal.aborted &&

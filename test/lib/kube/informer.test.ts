@@ -210,6 +210,34 @@ describe('Informer against a scripted apiserver (nock)', () => {
     expect(inf.stats.watchesStarted).toBe(2);
   });
 
+  test('a quiet watch that the server ends cleanly after a while reconnects at once, even after earlier failures', async () => {
+    const quiet = new WatchFeed();
+    const starts: number[] = [];
+    api()
+      .get(LIST)
+      .query(isList)
+      .reply(200, { metadata: { resourceVersion: '10' }, items: [] });
+    api().get(LIST).query(isWatch).reply(503, { kind: 'Status', code: 503 });
+    api()
+      .get(LIST)
+      .query((q) => isWatch(q) && starts.push(Date.now()) > 0)
+      .reply(200, () => quiet.stream);
+    api()
+      .get(LIST)
+      .query((q) => isWatch(q) && starts.push(Date.now()) > 0)
+      .reply(200, () => new WatchFeed().stream);
+    inf = informer({ backoff: { baseMs: 100, maxMs: 5_000, jitter: 0 } });
+    inf.start();
+    await until(() => starts.length === 1, 2_000, 'watch after the 503');
+    await new Promise((r) => setTimeout(r, 1_100));
+    const endedAt = Date.now();
+    quiet.end();
+    await until(() => starts.length === 2, 2_000, 'reconnect');
+    // Backoff would be 200 ms (second failure); a healthy close reconnects without it.
+    expect((starts[1] as number) - endedAt).toBeLessThan(150);
+    expect(inf.stats.lists).toBe(1);
+  });
+
   test('watch errors (500, broken stream) reconnect with backoff and keep the cache', async () => {
     const feed = new WatchFeed();
     const feed3 = new WatchFeed();
