@@ -226,15 +226,15 @@ describe('Informer against a scripted apiserver (nock)', () => {
       .get(LIST)
       .query((q) => isWatch(q) && starts.push(Date.now()) > 0)
       .reply(200, () => new WatchFeed().stream);
-    inf = informer({ backoff: { baseMs: 100, maxMs: 5_000, jitter: 0 } });
+    inf = informer({ backoff: { baseMs: 600, maxMs: 5_000, jitter: 0 } });
     inf.start();
-    await until(() => starts.length === 1, 2_000, 'watch after the 503');
+    await until(() => starts.length === 1, 3_000, 'watch after the 503');
     await new Promise((r) => setTimeout(r, 1_100));
     const endedAt = Date.now();
     quiet.end();
     await until(() => starts.length === 2, 2_000, 'reconnect');
-    // Backoff would be 200 ms (second failure); a healthy close reconnects without it.
-    expect((starts[1] as number) - endedAt).toBeLessThan(150);
+    // Backoff would be 1.2 s (second failure); a healthy close reconnects without it.
+    expect((starts[1] as number) - endedAt).toBeLessThan(800);
     expect(inf.stats.lists).toBe(1);
   });
 
