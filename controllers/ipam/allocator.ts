@@ -362,16 +362,18 @@ export class Allocator {
       }
     }
     if (p.pool !== null && rec.pool !== p.pool) move = 'address-pool annotation changed';
+    // New ports or sharing settings that clash with the co-holders of an address: this Service
+    // moves (it changed; the others keep what they have).
+    if (move === null) {
+      for (const h of rec.ips) if (this.conflictWith(h, p) !== null) move = 'sharing no longer compatible';
+    }
     if (move === null && rec.outOfPool) {
       if (this.reclaimOutOfPool) {
         move = 'out of pool';
       } else {
-        if (rec.ips.every((h) => this.conflictWith(h, p) === null)) this.applyParams(rec, p);
+        this.applyParams(rec, p);
         return this.result(rec.key, before, [], 'OutOfPool', this.outOfPoolMessage(rec));
       }
-    }
-    if (move === null) {
-      for (const h of rec.ips) if (this.conflictWith(h, p) !== null) move = 'sharing no longer compatible';
     }
     if (move !== null) {
       const released = this.releaseRecord(rec);
@@ -932,8 +934,18 @@ export class Allocator {
 
   private outOfPoolMessage(rec: ServiceRecord): string {
     const ips = rec.ips.map((h) => h.text).join(', ');
-    const where = rec.pool !== null ? `pool ${rec.pool}` : 'any pool';
-    return `${ips} no longer ${rec.ips.length > 1 ? 'lie' : 'lies'} in ${where}; the Service keeps ${rec.ips.length > 1 ? 'them' : 'it'} and no other Service gets ${rec.ips.length > 1 ? 'them' : 'it'} (enable reclaim-out-of-pool to reassign)`;
+    const many = rec.ips.length > 1;
+    const pool = rec.pool !== null ? this.pools.get(rec.pool) : undefined;
+    const where =
+      rec.pool === null
+        ? `${ips} ${many ? 'are' : 'is'} in no pool`
+        : pool === undefined
+          ? `pool ${rec.pool} no longer exists`
+          : !pool.valid
+            ? `pool ${rec.pool} is invalid (${pool.errors[0] ?? 'see its status'})`
+            : `${ips} no longer ${many ? 'lie' : 'lies'} in pool ${rec.pool}`;
+    const it = many ? 'them' : 'it';
+    return `${where}; the Service keeps ${ips} and no other Service gets ${it} (enable reclaim-out-of-pool to reassign)`;
   }
 
   // ---------------------------------------------------------------- internals: results

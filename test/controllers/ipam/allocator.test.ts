@@ -558,7 +558,11 @@ describe('restore before allocate', () => {
     const rep = a.restore([{ service: svc('s'), ips: ['203.0.113.9', 'bogus', ''] }]);
     expect(rep.outOfPool).toEqual(['default/s']);
     expect(rep.invalid.map((i) => i.ip)).toEqual(['bogus', '']);
-    failed(a.allocate(svc('s')), 'OutOfPool', /203\.0\.113\.9 no longer lies in any pool/);
+    failed(
+      a.allocate(svc('s')),
+      'OutOfPool',
+      /203\.0\.113\.9 is in no pool; the Service keeps 203\.0\.113\.9/,
+    );
   });
 
   it('keeps the recorded pool when the address lies in overlapping pools', () => {
@@ -585,7 +589,7 @@ describe('pool shrink and delete never yank a live IP', () => {
     const r = failed(
       a.allocate(svc('a')),
       'OutOfPool',
-      /192\.0\.2\.0 no longer lies in pool p; the Service keeps it/,
+      /pool p no longer exists; the Service keeps 192\.0\.2\.0/,
     );
     expect(r.ips).toEqual(['192.0.2.0']);
     expect(r.pool).toBe('p');
@@ -608,6 +612,43 @@ describe('pool shrink and delete never yank a live IP', () => {
     expect(ok(a.allocate(svc('e')))).toEqual(['192.0.2.3']);
     expect(a.holdersOf('192.0.2.2')).toEqual(['default/c']);
     expect(a.assignment('default/c')?.outOfPool).toBe(false);
+  });
+
+  it('a pool edited into an invalid one keeps its Services OutOfPool, saying why', () => {
+    const a = withPools(pool('p', ['192.0.2.0/30']));
+    ok(a.allocate(svc('a')));
+    a.setPools([pool('p', ['192.0.2.0/30', '192.0.2.0/99'])]);
+    failed(
+      a.allocate(svc('a')),
+      'OutOfPool',
+      /pool p is invalid \(spec\.addresses\[1\]: .*\); the Service keeps 192\.0\.2\.0/,
+    );
+    a.setPools([pool('p', ['192.0.2.0/30'])]);
+    expect(a.allocate(svc('a'))).toMatchObject({ ok: true, ips: ['192.0.2.0'], changed: false });
+  });
+
+  it('shrunk pool: a Service holding 192.0.2.3 in 192.0.2.0/31 is named in the message', () => {
+    const a = withPools(pool('p', ['192.0.2.0/30']));
+    ok(a.allocate(svc('a', { requestedIPs: ['192.0.2.3'] })));
+    a.setPools([pool('p', ['192.0.2.0/31'])]);
+    failed(
+      a.allocate(svc('a', { requestedIPs: ['192.0.2.3'] })),
+      'OutOfPool',
+      /192\.0\.2\.3 no longer lies in pool p/,
+    );
+  });
+
+  it('an out-of-pool Service whose new ports clash with its co-holder moves (it changed)', () => {
+    const a = withPools(pool('p', ['192.0.2.0/30']));
+    const sh = (name: string, port: number) =>
+      svc(name, { requestedIPs: ['192.0.2.1'], sharingKey: 'k', ports: [{ port }] });
+    ok(a.allocate(sh('a', 80)));
+    ok(a.allocate(sh('b', 443)));
+    a.setPools([pool('p', ['192.0.2.2/31'])]);
+    failed(a.allocate(sh('b', 443)), 'OutOfPool');
+    const r = failed(a.allocate(sh('b', 80)), 'RequestedIPNotInPool');
+    expect(r.released).toEqual(['192.0.2.1']);
+    expect(a.holdersOf('192.0.2.1')).toEqual(['default/a']);
   });
 
   it('avoidBuggyIPs switched on makes a held .0 out of pool, not free', () => {
