@@ -50,9 +50,9 @@ export interface IPAddressPool {
 
 export interface IPAddressPoolSpec {
   /**
-   * CIDRs (`192.0.2.0/24`, `2001:db8::/64`) or inclusive ranges `first-last`
-   * (`192.0.2.10-192.0.2.20`, spaces around `-` allowed). IPv4 and IPv6 entries may be mixed in one
-   * pool; one range never mixes families. At least one entry.
+   * CIDRs (`192.0.2.0/24`, `2001:db8::/64`; no host bits set), single addresses (a /32 or /128), or
+   * inclusive ranges `first-last` (`192.0.2.10-192.0.2.20`, spaces around `-` allowed). IPv4 and
+   * IPv6 entries may be mixed in one pool; one range never mixes families. 1 to 100 entries.
    */
   addresses: string[];
   /** Used for Services that do not ask for a pool by name or IP. Default true. */

@@ -34,9 +34,9 @@ export function isRange(s: string): string {
   return `(${s}.split('-', 3).size() == 2 && isIP(${rangeFirst(s)}) && isIP(${rangeLast(s)}))`;
 }
 
-/** True when s is a CIDR or a range. Never errors. */
-export function isCidrOrRange(s: string): string {
-  return `(isCIDR(${s}) || ${isRange(s)})`;
+/** True when s is a CIDR, a single address (a /32 or /128, as lib/net reads it) or a range. Never errors. */
+export function isAddressEntry(s: string): string {
+  return `(isCIDR(${s}) || isIP(${s}) || ${isRange(s)})`;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -68,7 +68,8 @@ export function ipGreaterThan(a: string, b: string): string {
 // Messages. messageExpression must itself never error, so every branch is guarded.
 
 /**
- * Explains why s is neither a CIDR nor a range. Only evaluated when `isCidrOrRange(s)` is false.
+ * Explains why s is neither a CIDR, an address nor a range. Only evaluated when `isAddressEntry(s)`
+ * is false.
  */
 export function addressSyntaxMessage(s: string): string {
   const q = `"'" + ${s} + "'"`;
@@ -86,7 +87,6 @@ export function addressSyntaxMessage(s: string): string {
     `${s}.split('-', 3).size() != 2 ? ${q} + " is not a valid range: write first-last with exactly one '-'"` +
     ` : !isIP(${rangeFirst(s)}) ? ${q} + " is not a valid range: '" + ${rangeFirst(s)} + "' is not an IP address"` +
     ` : ${q} + " is not a valid range: '" + ${rangeLast(s)} + "' is not an IP address"`;
-  const single = `${q} + " is a single address: write it as a CIDR, e.g. " + ${s} + (ip(${s}).family() == 4 ? '/32' : '/128')`;
-  const other = `${q} + " is neither a CIDR (192.0.2.0/24, 2001:db8::/64) nor a range (192.0.2.10-192.0.2.20)"`;
-  return `${s}.contains('/') ? (${cidrReason}) : ${s}.contains('-') ? (${rangeReason}) : isIP(${s}) ? ${single} : ${other}`;
+  const other = `${q} + " is neither a CIDR (192.0.2.0/24, 2001:db8::/64), an address, nor a range (192.0.2.10-192.0.2.20)"`;
+  return `${s}.contains('/') ? (${cidrReason}) : ${s}.contains('-') ? (${rangeReason}) : ${other}`;
 }

@@ -1,6 +1,13 @@
 /** IPAddressPool CRD: the schema the apiserver enforces at admission (no webhook to break). */
 import { KINDS } from '../group.ts';
-import { addressSyntaxMessage, ipGreaterThan, isCidrOrRange, isRange, rangeFirst, rangeLast } from './cel.ts';
+import {
+  addressSyntaxMessage,
+  ipGreaterThan,
+  isAddressEntry,
+  isRange,
+  rangeFirst,
+  rangeLast,
+} from './cel.ts';
 import { conditions, labelSelector, namespaceName } from './common.ts';
 import { type CustomResourceDefinition, conditionStatusPath, customResourceDefinition } from './crd.ts';
 import { arr, bool, int, int64, obj, str } from './openapi.ts';
@@ -17,13 +24,14 @@ const self = 'self';
 const sameFamily = `ip(${rangeFirst(self)}).family() == ip(${rangeLast(self)}).family()`;
 
 const address = str(
-  'An IPv4 or IPv6 CIDR (192.0.2.0/24, 2001:db8::/64) or an inclusive range first-last ' +
-    '(192.0.2.10-192.0.2.20); spaces around the dash are allowed.',
+  'An IPv4 or IPv6 CIDR (192.0.2.0/24, 2001:db8::/64), a single address (same as /32 or /128), or an ' +
+    'inclusive range first-last (192.0.2.10-192.0.2.20); spaces around the dash are allowed. CIDRs must ' +
+    'not have host bits set.',
   {
     minLength: 1,
     maxLength: MAX_ENTRY_LENGTH,
     'x-kubernetes-validations': [
-      { rule: isCidrOrRange(self), messageExpression: addressSyntaxMessage(self) },
+      { rule: isAddressEntry(self), messageExpression: addressSyntaxMessage(self) },
       {
         rule: `!${isRange(self)} || ${sameFamily}`,
         messageExpression: `"range '" + self + "' mixes IPv4 and IPv6: both ends must be of the same family"`,

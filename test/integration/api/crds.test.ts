@@ -140,6 +140,7 @@ describe('IPAddressPool accepts valid address lists', () => {
     ['an IPv4 CIDR', ['192.0.2.0/24']],
     ['an IPv6 CIDR', ['2001:db8::/64']],
     ['a host route', ['192.0.2.7/32', '2001:db8::7/128']],
+    ['bare addresses (read as /32 and /128)', ['192.0.2.7', '2001:db8::7']],
     ['an IPv4 range', ['192.0.2.10-192.0.2.20']],
     ['a range with spaces around the dash', ['192.0.2.10 - 192.0.2.20']],
     ['a one-address range', ['198.51.100.5-198.51.100.5']],
@@ -163,7 +164,7 @@ describe('IPAddressPool rejects malformed addresses with a readable message', ()
     [
       'a garbage string',
       'garbage',
-      /'garbage' is neither a CIDR \(192\.0\.2\.0\/24, 2001:db8::\/64\) nor a range/,
+      /'garbage' is neither a CIDR \(192\.0\.2\.0\/24, 2001:db8::\/64\), an address, nor a range/,
     ],
     [
       'a reversed IPv4 range',
@@ -192,11 +193,8 @@ describe('IPAddressPool rejects malformed addresses with a readable message', ()
       '192.0.2.300/24',
       /the part before '\/' must be an IPv4 or IPv6 address/,
     ],
-    [
-      'a bare address',
-      '192.0.2.1',
-      /'192\.0\.2\.1' is a single address: write it as a CIDR, e.g\. 192\.0\.2\.1\/32/,
-    ],
+    ['a bad bare address', '192.0.2.256', /'192\.0\.2\.256' is neither a CIDR/],
+    ['an IPv6 zone', 'fe80::1%eth0', /'fe80::1%eth0' is neither a CIDR/],
     [
       'a bad range end',
       '192.0.2.1-192.0.2',
