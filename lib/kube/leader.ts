@@ -148,13 +148,20 @@ export class LeaseElector {
     this.stopCtl.abort();
     await this.loop;
     if (this.leading) {
-      if (opts.release ?? true) await this.release();
+      if (opts.release ?? true) await this.writeRelease();
       else this.stepDown('stopped');
     }
   }
 
-  /** Give up leadership now: holder := '' with a 1 s duration, then onStoppedLeading. */
-  async release(): Promise<void> {
+  /**
+   * Give up leadership now and stop campaigning (otherwise we would re-acquire the free lease on
+   * the next poll): holder := '' with a 1 s duration, then onStoppedLeading. Same as stop().
+   */
+  release(): Promise<void> {
+    return this.stop({ release: true });
+  }
+
+  private async writeRelease(): Promise<void> {
     if (!this.leading || !this.observed) return;
     const now = this.now();
     const body: Lease = {
@@ -291,7 +298,12 @@ export class LeaseElector {
     }
     this.observe(current);
     const state = leaseState(current.spec, this.observedAt, this.now(), this.identity);
-    if (state === 'held') return false;
+    if (state === 'held') {
+      // Someone else holds it while we believe we lead (e.g. our renewals were lost and it expired
+      // for them): stop acting now rather than at our renew deadline.
+      if (this.leading) this.stepDown(`lease held by ${current.spec?.holderIdentity}`);
+      return false;
+    }
     // 'mine' includes a lease held by this identity in a previous life of the process: renew it.
     try {
       const updated = await this.client.request<Lease>({

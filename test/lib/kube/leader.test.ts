@@ -211,6 +211,65 @@ describe('LeaseElector against a scripted apiserver (nock)', () => {
     el = undefined;
   });
 
+  test('a leader that finds the lease held by someone else steps down at once, not at its renew deadline', async () => {
+    const put = new Capture<Lease>();
+    let stolen = false;
+    api()
+      .get(PATH)
+      .times(200)
+      .reply(200, () =>
+        stolen
+          ? {
+              metadata: { resourceVersion: '99' },
+              spec: { holderIdentity: 'thief', leaseDurationSeconds: 1, renewTime: 'x' },
+            }
+          : { metadata: { resourceVersion: '1' }, spec: put.last?.spec ?? { holderIdentity: '' } },
+      );
+    api()
+      .put(PATH, put.match)
+      .times(200)
+      .reply(200, () => put.last as object);
+    let stoppedAt = 0;
+    el = new LeaseElector(fakeClient(), {
+      ...opts,
+      identity: 'me',
+      onStoppedLeading: () => (stoppedAt = Date.now()),
+    });
+    el.start();
+    await until(() => el?.isLeader() === true, 2_000, 'leading');
+    const t0 = Date.now();
+    stolen = true;
+    await until(() => stoppedAt > 0, 2_000, 'step down');
+    expect(stoppedAt - t0).toBeLessThan(opts.renewDeadlineMs);
+    expect(el.leader()).toBe('thief');
+  });
+
+  test('release() stops campaigning: the freed lease is not re-acquired by the releaser', async () => {
+    let lease: Lease = { metadata: { resourceVersion: '1' }, spec: { holderIdentity: '' } };
+    let rv = 1;
+    const put = new Capture<Lease>();
+    api()
+      .get(PATH)
+      .times(100)
+      .reply(200, () => lease);
+    api()
+      .put(PATH, put.match)
+      .times(100)
+      .reply(200, () => {
+        lease = { ...(put.last as Lease), metadata: { resourceVersion: String(++rv) } };
+        return lease;
+      });
+    el = new LeaseElector(fakeClient(), { ...opts, identity: 'me' });
+    el.start();
+    await until(() => el?.isLeader() === true, 2_000, 'leading');
+    await el.release();
+    const writes = put.all.length;
+    await new Promise((r) => setTimeout(r, 4 * opts.retryPeriodMs));
+    expect(put.all.length).toBe(writes);
+    expect(lease.spec?.holderIdentity).toBe('');
+    expect(el.isLeader()).toBe(false);
+  });
+
   test('rejects unsafe timing', () => {
     const c = fakeClient();
     expect(() => new LeaseElector(c, { ...opts, identity: 'x', renewDeadlineMs: 1_000 })).toThrow(
