@@ -175,8 +175,8 @@ export type DNSRecordType = (typeof DNS_RECORD_TYPES)[number];
 
 export interface DNSRecord {
   /**
-   * Owner name relative to the zone: `@` for the apex, `www`, `a.b`, or a wildcard `*.apps`.
-   * Lowercase, no trailing dot.
+   * Owner name relative to the zone (`@` for the apex, `www`, `a.b`, a wildcard `*.apps`), or
+   * absolute with a trailing dot (`www.k8s.home.arpa.`, must lie inside the zone). Lowercase.
    */
   name: string;
   type: DNSRecordType;

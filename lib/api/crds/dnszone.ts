@@ -10,10 +10,11 @@ import { arr, bool, int, int64, obj, str } from './openapi.ts';
 // Zone names: lowercase LDH labels (RFC 1123), no trailing dot, at most 253 characters.
 const ZONE_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
 export const ZONE_NAME_RE = `^${ZONE_LABEL}(\\.${ZONE_LABEL})*$`;
-// Record owner names relative to the zone; '_' allowed (e.g. _acme-challenge), a leading '*'
-// label makes a wildcard, '@' is the apex.
+// Record owner names: relative to the zone, or absolute with a trailing dot (zone-file style, as
+// dns/ reads them); '_' allowed (e.g. _acme-challenge), a leading '*' label makes a wildcard, '@'
+// is the apex.
 const OWNER_LABEL = '[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9_])?';
-export const OWNER_NAME_RE = `^(@|\\*|(\\*\\.)?${OWNER_LABEL}(\\.${OWNER_LABEL})*)$`;
+export const OWNER_NAME_RE = `^(@|\\*|(\\*\\.)?${OWNER_LABEL}(\\.${OWNER_LABEL})*\\.?)$`;
 // Absolute host names as record data (CNAME/PTR targets, name servers); trailing dot optional.
 const HOST_LABEL = '[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?';
 export const HOST_NAME_RE = `^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`;
@@ -40,15 +41,19 @@ const recordLabel = `"record '" + self.name + "' (" + self.type + ")"`;
 const record = obj(
   'A static resource record.',
   {
-    name: str("Owner name relative to the zone: '@' for the apex, 'www', 'a.b', or a wildcard '*.apps'.", {
-      maxLength: 253,
-      'x-kubernetes-validations': [
-        {
-          rule: `self.matches(${lit(OWNER_NAME_RE)})`,
-          messageExpression: `"'" + self + "' is not a valid record name: use '@' for the apex or lowercase labels relative to the zone (letters, digits, '-', '_'), optionally starting with '*.'; no trailing dot"`,
-        },
-      ],
-    }),
+    name: str(
+      "Owner name: relative to the zone ('@' for the apex, 'www', 'a.b', a wildcard '*.apps'), or absolute " +
+        "with a trailing dot ('www.k8s.home.arpa.').",
+      {
+        maxLength: 253,
+        'x-kubernetes-validations': [
+          {
+            rule: `self.matches(${lit(OWNER_NAME_RE)})`,
+            messageExpression: `"'" + self + "' is not a valid record name: use '@' for the apex or lowercase labels (letters, digits, '-', '_'), optionally starting with '*.'"`,
+          },
+        ],
+      },
+    ),
     type: str('Record type.', { enum: [...DNS_RECORD_TYPES] }),
     values: arr(
       'Record data. A: IPv4 addresses; AAAA: IPv6 addresses; CNAME: exactly one host name; PTR: host ' +
@@ -171,7 +176,20 @@ const spec = obj(
       { maxItems: 16, 'x-kubernetes-list-type': 'set' },
     ),
   },
-  { required: ['zone'] },
+  {
+    required: ['zone'],
+    'x-kubernetes-validations': [
+      {
+        rule: "!has(self.records) || self.records.all(r, !r.name.endsWith('.') || r.name == self.zone + '.' || r.name.endsWith('.' + self.zone + '.'))",
+        messageExpression: `"absolute record names (ending in '.') must lie inside the zone " + self.zone`,
+      },
+      {
+        // 'www.k8s.home.arpa' without the dot would become www.k8s.home.arpa.k8s.home.arpa.
+        rule: "!has(self.records) || self.records.all(r, r.name.endsWith('.') || !(r.name == self.zone || r.name.endsWith('.' + self.zone)))",
+        messageExpression: `"record names without a trailing dot are relative to the zone: write 'www' or 'www." + self.zone + ".', not 'www." + self.zone + "'"`,
+      },
+    ],
+  },
 );
 
 const status = obj('Observed state, written by the DNS server.', {

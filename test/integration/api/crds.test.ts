@@ -392,6 +392,28 @@ describe('DNSZone', () => {
     expect(msg).toMatch(/'Bad\.' is not a valid record name/);
   });
 
+  it('accepts absolute record names inside the zone, rejects ones outside and zone-suffixed relative names', async () => {
+    await create(KINDS.DNSZone, {
+      zone: 'k8s.home.arpa',
+      records: [
+        { name: 'k8s.home.arpa.', type: 'TXT', values: ['apex'] },
+        { name: 'www.k8s.home.arpa.', type: 'A', values: ['192.0.2.1'] },
+      ],
+    });
+    expect(
+      await rejection(KINDS.DNSZone, {
+        zone: 'k8s.home.arpa',
+        records: [{ name: 'www.example.org.', type: 'A', values: ['192.0.2.1'] }],
+      }),
+    ).toMatch(/absolute record names \(ending in '\.'\) must lie inside the zone k8s\.home\.arpa/);
+    expect(
+      await rejection(KINDS.DNSZone, {
+        zone: 'k8s.home.arpa',
+        records: [{ name: 'www.k8s.home.arpa', type: 'A', values: ['192.0.2.1'] }],
+      }),
+    ).toMatch(/write 'www' or 'www\.k8s\.home\.arpa\.', not 'www\.k8s\.home\.arpa'/);
+  });
+
   it('rejects an unknown record type and duplicate (name, type) entries', async () => {
     expect(
       await rejection(KINDS.DNSZone, {
