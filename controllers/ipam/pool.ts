@@ -147,18 +147,33 @@ export function linkOverlaps(pools: readonly CompiledPool[]): void {
   }
 }
 
-/** Do the pool's allocation rules admit this Service? (A pool without rules admits everyone.) */
+/**
+ * Do the pool's allocation rules admit this Service? A pool without rules admits everyone. The
+ * namespace rules (the `namespaces` list and `namespaceSelector`) are alternatives: either one
+ * admitting the namespace is enough (MetalLB merges both into one namespace set the same way);
+ * `serviceSelector`, when set, must match as well.
+ */
 export function rulesAdmit(
   pool: CompiledPool,
   namespace: string,
   serviceLabels: Labels | undefined,
   namespaceLabels: Labels | undefined,
 ): boolean {
-  if (pool.namespaces !== null && !pool.namespaces.has(namespace)) return false;
-  if (pool.namespaceSelector !== null && !matchesSelector(pool.namespaceSelector, namespaceLabels))
-    return false;
-  if (pool.serviceSelector !== null && !matchesSelector(pool.serviceSelector, serviceLabels)) return false;
-  return true;
+  return namespaceAdmitted(pool, namespace, namespaceLabels) && serviceAdmitted(pool, serviceLabels);
+}
+
+function namespaceAdmitted(
+  pool: CompiledPool,
+  namespace: string,
+  namespaceLabels: Labels | undefined,
+): boolean {
+  if (pool.namespaces === null && pool.namespaceSelector === null) return true;
+  if (pool.namespaces?.has(namespace)) return true;
+  return pool.namespaceSelector !== null && matchesSelector(pool.namespaceSelector, namespaceLabels);
+}
+
+function serviceAdmitted(pool: CompiledPool, serviceLabels: Labels | undefined): boolean {
+  return pool.serviceSelector === null || matchesSelector(pool.serviceSelector, serviceLabels);
 }
 
 /** Why the rules refuse (for messages). */
@@ -168,13 +183,13 @@ export function rulesRefusal(
   serviceLabels: Labels | undefined,
   namespaceLabels: Labels | undefined,
 ): string {
-  if (pool.namespaces !== null && !pool.namespaces.has(namespace)) {
-    return `pool ${pool.name} only serves namespaces ${[...pool.namespaces].sort().join(', ')}`;
+  if (!namespaceAdmitted(pool, namespace, namespaceLabels)) {
+    const parts: string[] = [];
+    if (pool.namespaces !== null) parts.push(`namespaces ${[...pool.namespaces].sort().join(', ')}`);
+    if (pool.namespaceSelector !== null) parts.push('namespaces matching its namespaceSelector');
+    return `pool ${pool.name} only serves ${parts.join(' and ')}, not ${namespace}`;
   }
-  if (pool.namespaceSelector !== null && !matchesSelector(pool.namespaceSelector, namespaceLabels)) {
-    return `pool ${pool.name}'s namespaceSelector does not match namespace ${namespace}`;
-  }
-  if (pool.serviceSelector !== null && !matchesSelector(pool.serviceSelector, serviceLabels)) {
+  if (!serviceAdmitted(pool, serviceLabels)) {
     return `pool ${pool.name}'s serviceSelector does not match this Service`;
   }
   return `pool ${pool.name} admits this Service`;

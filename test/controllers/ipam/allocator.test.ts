@@ -220,6 +220,35 @@ describe('pool choice', () => {
     }
   });
 
+  it('namespaces and namespaceSelector are alternatives; serviceSelector must hold as well', () => {
+    const a = withPools(
+      pool('mixed', ['192.0.2.0/28'], {
+        allocation: {
+          namespaces: ['listed'],
+          namespaceSelector: { matchLabels: { team: 'x' } },
+          serviceSelector: { matchLabels: { expose: 'yes' } },
+        },
+      }),
+      pool('open', ['198.51.100.0/28']),
+    );
+    const via = (ns: string, nsLabels: Record<string, string>, labels: Record<string, string>) =>
+      a.allocate({
+        namespace: ns,
+        name: `s-${ns}-${Object.keys(nsLabels).length}-${Object.keys(labels).length}`,
+        namespaceLabels: nsLabels,
+        labels,
+      }).pool;
+    expect(via('listed', {}, { expose: 'yes' })).toBe('mixed');
+    expect(via('other', { team: 'x' }, { expose: 'yes' })).toBe('mixed');
+    expect(via('other', {}, { expose: 'yes' })).toBe('open');
+    expect(via('listed', {}, {})).toBe('open');
+    failed(
+      a.allocate({ namespace: 'other', name: 'z', pool: 'mixed' }),
+      'NoMatchingPool',
+      /pool mixed only serves namespaces listed and namespaces matching its namespaceSelector, not other/,
+    );
+  });
+
   it('explains refusals in words', () => {
     const a = withPools(...pools);
     failed(a.allocate(svc('s', { pool: 'team' })), 'NoMatchingPool', /pool team only serves namespaces team/);
