@@ -1,12 +1,13 @@
 // Portico DNS: the single binary.
 //
 //   node dns/main.ts --config examples/zone.yaml            standalone: zones from a YAML file
-//   node dns/main.ts --kubeconfig ~/.kube/config ...         Kubernetes mode (sources: not wired yet)
+//   node dns/main.ts --kubeconfig ~/.kube/config ...         Kubernetes mode (dns/kubernetes.ts)
 //
 // Standalone mode loads the file before it answers anything, then reloads it on change; a broken
 // edit is logged and the previous zones stay served.
 
-import { parseArgs } from 'node:util';
+import { FlagError, OBSERVE_FLAGS, parseFlags } from '../lib/observe/flags.ts';
+import { createRegistry } from '../lib/observe/metrics.ts';
 import { createLogger, startObserveServer } from './observe.ts';
 import type { RateLimitOptions } from './server/rrl.ts';
 import { type DnsServer, startDnsServer } from './server/server.ts';
@@ -14,16 +15,17 @@ import { loadZoneFile, watchZoneFile } from './static.ts';
 import { describe } from './zone/snapshot.ts';
 import { ZoneTable } from './zone/table.ts';
 
-export const usage = `usage: node dns/main.ts --config FILE [options]
+export const usage = `usage: node dns/main.ts (--config FILE | --kubeconfig FILE) [options]
   --config FILE           zones (YAML, DNSZone spec shape); reloaded when it changes
-  --kubeconfig FILE       Kubernetes mode (Gateway API / Service / DNSZone sources) — not available yet
+  --kubeconfig FILE       Kubernetes mode: zones from DNSZones, Gateway API routes and Services
   --address ADDR          listen address (default 127.0.0.1)
   --port N                UDP+TCP port (default 5353; 0 = any free port)
   --workers N|auto        serving threads (default 1)
   --max-udp-payload N     EDNS UDP payload cap (default 1232)
   --rate-limit N          responses per second per /24 (v4) or /56 (v6); off by default
-  --observe HOST:PORT     serve /metrics /healthz /readyz (off by default)
-  --log-level LEVEL       pino level (default info)`;
+  --metrics-address ADDR  serve /metrics /healthz /readyz, e.g. 127.0.0.1:9153 (off by default)
+  --log-level LEVEL       pino level (default info)
+  --help`;
 
 export interface StandaloneOptions {
   config: string;
@@ -32,6 +34,7 @@ export interface StandaloneOptions {
   workers?: number | 'auto';
   maxUdpPayload?: number;
   rateLimit?: RateLimitOptions;
+  /** host:port for /metrics /healthz /readyz (the --metrics-address flag); off when absent. */
   observe?: string;
   logLevel?: string;
   /** Debounce for file reloads. */
@@ -54,6 +57,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
     workers: o.workers ?? 1,
     ...(o.maxUdpPayload !== undefined ? { maxUdpPayload: o.maxUdpPayload } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    registry: createRegistry({ labels: { component: 'dns' } }),
   });
   const table = new ZoneTable();
   const apply = (reason: string, s: typeof specs) => {
@@ -73,8 +77,9 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
     ? await startObserveServer({
         address: o.observe,
         registry: server.metrics.registry,
-        ready: server.ready,
+        ready: () => (server.ready() ? { ready: true } : { ready: false, reason: 'zones not loaded' }),
         beforeScrape: () => server.collect(),
+        logger: log,
       })
     : undefined;
   log.info(
@@ -96,46 +101,35 @@ function parseWorkers(v: string | undefined): number | 'auto' | undefined {
   if (v === undefined) return undefined;
   if (v === 'auto') return 'auto';
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--workers must be a positive integer or auto`);
+  if (!Number.isInteger(n) || n < 1) throw new FlagError('--workers must be a positive integer or auto');
   return n;
 }
 
 function intArg(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0) throw new FlagError(`--${name} must be a non-negative integer`);
   return n;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      address: { type: 'string' },
-      port: { type: 'string' },
-      workers: { type: 'string' },
-      'max-udp-payload': { type: 'string' },
-      'rate-limit': { type: 'string' },
-      observe: { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean' },
-    },
+  const values = parseFlags(argv, {
+    ...OBSERVE_FLAGS,
+    config: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    address: { type: 'string' },
+    port: { type: 'string' },
+    workers: { type: 'string' },
+    'max-udp-payload': { type: 'string' },
+    'rate-limit': { type: 'string' },
+    help: { type: 'boolean' },
   });
   if (values.help) {
     console.log(usage);
     return;
   }
-  if (values.kubeconfig !== undefined) {
-    // Seam for Kubernetes mode: dns/sources will turn Gateways/Routes/Services/DNSZones into ZoneSpecs
-    // and feed the same ZoneTable → server.update path runStandalone uses.
-    throw new Error('Kubernetes mode (--kubeconfig) is not wired yet; run with --config FILE');
-  }
-  if (!values.config) throw new Error(`--config is required\n${usage}`);
   const rate = intArg('rate-limit', values['rate-limit']);
-  const s = await runStandalone({
-    config: values.config,
+  const common = {
     ...(values.address ? { address: values.address } : {}),
     ...(values.port !== undefined ? { port: intArg('port', values.port)! } : {}),
     ...(values.workers !== undefined ? { workers: parseWorkers(values.workers)! } : {}),
@@ -143,9 +137,20 @@ async function main(argv: string[]): Promise<void> {
       ? { maxUdpPayload: intArg('max-udp-payload', values['max-udp-payload'])! }
       : {}),
     ...(rate ? { rateLimit: { responsesPerSecond: rate } } : {}),
-    ...(values.observe ? { observe: values.observe } : {}),
+    ...(values['metrics-address'] ? { observe: values['metrics-address'] } : {}),
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
-  });
+  };
+  if (values.config !== undefined && values.kubeconfig !== undefined)
+    throw new FlagError('--config and --kubeconfig are exclusive: one binary, two modes');
+  // Kubernetes mode: the same server fed by dns/sources (Gateway API, Services, DNSZones). Loaded on
+  // demand so standalone mode never pays for the Kubernetes client.
+  const s =
+    values.kubeconfig !== undefined
+      ? await (await import('./kubernetes.ts')).runKubernetes({ ...common, kubeconfig: values.kubeconfig })
+      : values.config
+        ? await runStandalone({ ...common, config: values.config })
+        : undefined;
+  if (!s) throw new FlagError(`--config FILE or --kubeconfig FILE is required\n${usage}`);
   const stop = () => {
     s.close().then(
       () => process.exit(0),
@@ -159,6 +164,6 @@ async function main(argv: string[]): Promise<void> {
 if (import.meta.main) {
   main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    process.exit(err instanceof FlagError ? 2 : 1);
   });
 }
