@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { CRD_DIR, crds, renderCrds, repoRoot } from '../../../lib/api/crds/generate.ts';
 import type { Schema } from '../../../lib/api/crds/openapi.ts';
 import { API_VERSION, crdName, GROUP, KINDS, PLURALS, SHORT_NAMES, VERSION } from '../../../lib/api/group.ts';
-import type { DNSZone, IPAddressPool, L2Advertisement } from '../../../lib/api/types.ts';
+import { DEFAULTS, type DNSZone, type IPAddressPool, type L2Advertisement } from '../../../lib/api/types.ts';
 
 const dir = join(repoRoot(), CRD_DIR);
 
@@ -125,8 +125,18 @@ describe('defaults', () => {
     expect(spec(0).properties!.autoAssign!.default).toBe(true);
     expect(spec(0).properties!.avoidBuggyIPs!.default).toBe(false);
   });
-  it('DNSZone ttl defaults to 300', () => {
-    expect(spec(2).properties!.ttl!.default).toBe(300);
+
+  it('DEFAULTS in types.ts mirror the schema defaults', () => {
+    expect(spec(0).properties!.autoAssign!.default).toBe(DEFAULTS.autoAssign);
+    expect(spec(0).properties!.avoidBuggyIPs!.default).toBe(DEFAULTS.avoidBuggyIPs);
+    expect(spec(2).properties!.ttl!.default).toBe(DEFAULTS.dnsTTL);
+    const soa = spec(2).properties!.soa!.properties!;
+    expect({
+      refresh: soa.refresh!.default,
+      retry: soa.retry!.default,
+      expire: soa.expire!.default,
+      minimum: soa.minimum!.default,
+    }).toEqual(DEFAULTS.soa);
   });
 });
 
