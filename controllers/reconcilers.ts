@@ -114,6 +114,13 @@ export class LeaderTerm {
   private readonly pending = new Set<string>();
   /** Alias annotations already reported per Service in this term (one Event, not one per reconcile). */
   private readonly warned = new Map<string, string>();
+  /**
+   * The object our last write returned, per Service, until the informer cache has caught up with
+   * it: comparing against a cache that trails our own write would write the same thing twice.
+   */
+  private readonly written = new Map<string, ServiceObject>();
+  /** Last known state of Services deleted since their last reconcile (for the IPReleased Event). */
+  private readonly tombstones = new Map<string, ServiceObject>();
   private restored = false;
   private stopping: Promise<void> | undefined;
 
@@ -231,6 +238,9 @@ export class LeaderTerm {
   /** A Service changed (any event): reconcile it if it is, was, or may have been ours. */
   serviceChanged(key: string, obj?: ServiceObject, old?: ServiceObject): void {
     if (!this.restored) return; // start() enqueues everything once restored
+    if (obj === undefined && old !== undefined && this.allocator.assignment(key) !== null) {
+      this.tombstones.set(key, old);
+    }
     if (
       isHandled(obj, this.ctx) ||
       isHandled(old, this.ctx) ||
@@ -293,6 +303,8 @@ export class LeaderTerm {
   async reconcileService(key: string, signal: AbortSignal): Promise<void> {
     const { ctx } = this;
     let svc: ServiceObject | undefined = ctx.services.get(key);
+    const tombstone = this.tombstones.get(key);
+    this.tombstones.delete(key);
     if (!isHandled(svc, ctx)) {
       const held = this.allocator.assignment(key) !== null;
       if (!held && !carriesOurState(svc)) {
@@ -310,7 +322,7 @@ export class LeaderTerm {
         const released = this.allocator.release(key);
         if (released.length > 0) {
           ctx.metrics.allocations.inc({ result: 'Released' });
-          const subject = fresh ?? svc;
+          const subject = fresh ?? svc ?? tombstone;
           if (subject) {
             const why = fresh
               ? 'the Service is no longer a LoadBalancer of this class'
@@ -348,10 +360,14 @@ export class LeaderTerm {
     else this.pending.delete(key);
 
     const want = desiredState(res, svc.metadata?.generation);
-    const statusOk = statusUpToDate(svc, want);
-    const annotationOk = annotationUpToDate(svc, want);
-    if (!statusOk) await this.writeStatus(svc, want, signal);
-    if (!annotationOk) await this.writeAnnotation(svc, want, signal);
+    const seen = this.freshest(key, svc);
+    const statusOk = statusUpToDate(seen, want);
+    const annotationOk = annotationUpToDate(seen, want);
+    if (!statusOk) {
+      ctx.log.debug({ service: key, ips: want.ips, reason: want.condition.reason }, 'writing Service status');
+      this.remember(key, await this.writeStatus(seen, want, signal));
+    }
+    if (!annotationOk) this.remember(key, await this.writeAnnotation(svc, want, signal));
 
     if (res.released.length > 0) {
       ctx.recorder.normal(svc, EVENT_REASONS.IPReleased, `released ${res.released.join(', ')}`);
@@ -380,6 +396,26 @@ export class LeaderTerm {
       ctx.log.warn({ service: key, disagreements: mapped.disagreements }, 'annotations disagree');
   }
 
+  /** The cached Service, or what our last write returned when the cache has not caught up yet. */
+  private freshest(key: string, cached: ServiceObject): ServiceObject {
+    const mine = this.written.get(key);
+    if (!mine) return cached;
+    const rv = mine.metadata?.resourceVersion;
+    if (
+      rv === undefined ||
+      rvAtLeast(cached.metadata?.resourceVersion, rv) ||
+      mine.metadata?.uid !== cached.metadata?.uid
+    ) {
+      this.written.delete(key);
+      return cached;
+    }
+    return mine;
+  }
+
+  private remember(key: string, obj: ServiceObject | undefined): void {
+    if (obj?.metadata?.resourceVersion) this.written.set(key, obj);
+  }
+
   private target(svc: ServiceObject): {
     resource: typeof Resources.services;
     namespace: string;
@@ -396,7 +432,7 @@ export class LeaderTerm {
     svc: ServiceObject,
     want: DesiredServiceState,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<ServiceObject | undefined> {
     const cond = conditionForApply(
       svc.status?.conditions as Condition[] | undefined,
       want.condition,
@@ -406,10 +442,14 @@ export class LeaderTerm {
     // Leaving ingress out of the apply removes the list this field manager owned (releases).
     if (want.ips.length > 0) status.loadBalancer = { ingress: ingressOf(want.ips) };
     try {
-      await applyStatus(this.ctx.client, this.target(svc), status, { fieldManager: FIELD_MANAGER, signal });
+      const out = await applyStatus<ServiceObject & KubeObject>(this.ctx.client, this.target(svc), status, {
+        fieldManager: FIELD_MANAGER,
+        signal,
+      });
       this.ctx.metrics.writes.inc({ kind: 'service-status' });
+      return out;
     } catch (err) {
-      if (isNotFound(err)) return; // deleted meanwhile: the delete event brings us back
+      if (isNotFound(err)) return undefined; // deleted meanwhile: the delete event brings us back
       throw err;
     }
   }
@@ -418,17 +458,23 @@ export class LeaderTerm {
     svc: ServiceObject,
     want: DesiredServiceState,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<ServiceObject | undefined> {
     const annotations: Record<string, string> = {};
     if (want.pool !== null) annotations[ANNOTATIONS.allocatedFromPool] = want.pool;
     try {
-      await applyAnnotations(this.ctx.client, this.target(svc), annotations, {
-        fieldManager: FIELD_MANAGER,
-        signal,
-      });
+      const out = await applyAnnotations<ServiceObject & KubeObject>(
+        this.ctx.client,
+        this.target(svc),
+        annotations,
+        {
+          fieldManager: FIELD_MANAGER,
+          signal,
+        },
+      );
       this.ctx.metrics.writes.inc({ kind: 'service-annotation' });
+      return out;
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
