@@ -235,8 +235,10 @@ function runDnsperf(
     ];
     if (verbose) args.push('-v');
     if (qps > 0) args.push('-Q', String(qps));
-    // Enough queries in flight that the offered rate, not dnsperf's window, sets the load.
-    args.push('-q', '500');
+    // Enough queries in flight that the offered rate, not dnsperf's window, sets the load; a 4 MiB
+    // client socket buffer so a burst of answers after a scheduling hiccup is not dropped by the
+    // client (that would count as a lost query against the server).
+    args.push('-q', '500', '-b', '4096');
     // stdout (one line per query with -v) goes to a file, parsed after the run: a pipe into this
     // process would make the bench runner itself compete for CPU and throttle dnsperf.
     const outFile = join(dir, `dnsperf-${s.name}.out`);
