@@ -3,11 +3,10 @@ import {
   ApiextensionsV1Api,
   type KubeConfig,
   type KubernetesObject,
-  KubernetesObjectApi,
-  PatchStrategy,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { KubeClient } from '../../lib/kube/client.ts';
 
 /**
  * Install manifests (CRDs, and whatever else a CRD bundle ships, e.g. Gateway API's
@@ -76,14 +75,36 @@ export async function waitEstablished(kc: KubeConfig, names: string[]): Promise<
   }
 }
 
+/**
+ * API path of a cluster-scoped manifest object. CRD bundles hold only cluster-scoped kinds
+ * (CustomResourceDefinition, ValidatingAdmissionPolicy[Binding]); anything namespaced is refused.
+ */
+export function clusterObjectPath(obj: KubernetesObject): string {
+  if (obj.metadata?.namespace)
+    throw new Error(`${obj.kind} ${obj.metadata.name}: namespaced objects are not supported`);
+  const kind = (obj.kind ?? '').toLowerCase();
+  const plural = kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
+  const apiVersion = obj.apiVersion ?? '';
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return `${base}/${plural}/${obj.metadata?.name}`;
+}
+
 /** Apply every document of `files` (CRDs first), wait for the CRDs; returns the CRD names. */
 export async function installCrdFiles(kc: KubeConfig, files: string[]): Promise<string[]> {
   const objects = await readManifests(files);
   const isCrd = (o: KubernetesObject) => o.kind === 'CustomResourceDefinition';
-  const client = KubernetesObjectApi.makeApiClient(kc);
+  // Raw apply-patch, not KubernetesObjectApi: client-node round-trips bodies through its typed
+  // models, which drop `default`, `enum` and every `x-kubernetes-*` key under schema properties.
+  const client = new KubeClient(kc);
   for (const obj of [...objects.filter(isCrd), ...objects.filter((o) => !isCrd(o))]) {
     try {
-      await client.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      await client.request({
+        method: 'PATCH',
+        path: clusterObjectPath(obj),
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: 'application/apply-patch+yaml',
+        body: obj,
+      });
     } catch (err) {
       throw new Error(`applying ${obj.kind} ${obj.metadata?.name}: ${apiErrorMessage(err)}`);
     }
