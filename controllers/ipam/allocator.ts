@@ -51,7 +51,7 @@ interface Params extends BaseParams {
   /** Wanted families, primary first. */
   families: Family[];
   mode: Mode;
-  requested: Map<Family, Requested>;
+  requested: ReadonlyMap<Family, Requested>;
   pool: string | null;
 }
 
@@ -93,6 +93,7 @@ type Plan =
   | { ok: false; reason: FailureReason; message: string };
 
 const FAMILY_NAME: Record<Family, 'IPv4' | 'IPv6'> = { 4: 'IPv4', 6: 'IPv6' };
+const NO_REQUESTS: ReadonlyMap<Family, Requested> = new Map();
 
 /** The key the allocator files a Service under (pass it to release, assignment). */
 export function serviceKey(namespace: string, name: string): string {
@@ -135,22 +136,27 @@ function parseBase(req: ServiceRequest): BaseParams {
 function parseWants(
   req: ServiceRequest,
 ):
-  | { ok: true; families: Family[]; mode: Mode; requested: Map<Family, Requested> }
+  | { ok: true; families: Family[]; mode: Mode; requested: ReadonlyMap<Family, Requested> }
   | { ok: false; error: string } {
-  const requested = new Map<Family, Requested>();
   const reqList = req.requestedIPs ?? [];
   if (!Array.isArray(reqList)) return { ok: false, error: 'requested IPs must be a list' };
   const cleaned = reqList.map((s) => (typeof s === 'string' ? s.trim() : s)).filter((s) => s !== '');
   if (cleaned.length > 2) {
     return { ok: false, error: `at most two requested IPs (one per family), got ${cleaned.length}` };
   }
+  // Most Services request nothing: share one empty map instead of allocating one per call.
+  const requested: Map<Family, Requested> | ReadonlyMap<Family, Requested> =
+    cleaned.length === 0 ? NO_REQUESTS : new Map<Family, Requested>();
   for (const text of cleaned) {
     const p = parseIP(text as string);
     if (!p.ok) return { ok: false, error: `requested IP: ${p.error}` };
     const fam = p.value.family;
     if (requested.has(fam))
       return { ok: false, error: `more than one requested ${FAMILY_NAME[fam]} address` };
-    requested.set(fam, { text: formatText(fam, p.value.value), value: p.value.value });
+    (requested as Map<Family, Requested>).set(fam, {
+      text: formatText(fam, p.value.value),
+      value: p.value.value,
+    });
   }
 
   const famNames = Array.isArray(req.ipFamilies) ? req.ipFamilies : [];
@@ -345,7 +351,14 @@ export class Allocator {
     const wants = parseWants(req);
     if (!wants.ok) return this.result(base.key, before, [], 'InvalidAnnotation', wants.error);
     const p: Params = {
-      ...base,
+      key: base.key,
+      namespace: base.namespace,
+      createdAt: base.createdAt,
+      labels: base.labels,
+      namespaceLabels: base.namespaceLabels,
+      sharingKey: base.sharingKey,
+      backendKey: base.backendKey,
+      ports: base.ports,
       families: wants.families,
       mode: wants.mode,
       requested: wants.requested,

@@ -154,6 +154,39 @@ describe('lowest free address first', () => {
   });
 });
 
+describe('huge IPv6 pools', () => {
+  it('requested addresses far above 2^53 in a /64 and in ::/0 are held, counted and released exactly', () => {
+    const a = withPools(pool('six', ['2001:db8::/64']), pool('all', ['::/0'], { autoAssign: false }));
+    const v6 = (name: string, extra: Partial<ServiceRequest> = {}) =>
+      svc(name, { ipFamilies: ['IPv6'], ...extra });
+    expect(ok(a.allocate(v6('top', { requestedIPs: ['2001:db8::ffff:ffff:ffff:ffff'] })))).toEqual([
+      '2001:db8::ffff:ffff:ffff:ffff',
+    ]);
+    expect(ok(a.allocate(v6('max', { requestedIPs: ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'] })))).toEqual([
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    ]);
+    expect(ok(a.allocate(v6('low')))).toEqual(['2001:db8::']);
+    failed(a.allocate(v6('again', { requestedIPs: ['2001:db8::FFFF:ffff:ffff:ffff'] })), 'RequestedIPInUse');
+    expect(a.poolReport('six')?.IPv6).toEqual({
+      total: 1n << 64n,
+      assigned: 2n,
+      available: (1n << 64n) - 2n,
+    });
+    expect(a.poolReport('all')?.IPv6).toEqual({
+      total: 1n << 128n,
+      assigned: 3n,
+      available: (1n << 128n) - 3n,
+    });
+    a.release('default/top');
+    expect(a.poolReport('six')?.IPv6?.assigned).toBe(1n);
+    expect(ok(a.allocate(v6('again', { requestedIPs: ['2001:db8::ffff:ffff:ffff:ffff'] })))).toHaveLength(1);
+    // A restore of a high address survives a pool edit.
+    a.setPools([pool('six', ['2001:db8::/64'])]);
+    expect(a.assignment('default/max')?.outOfPool).toBe(true);
+    expect(a.assignment('default/again')).toMatchObject({ pool: 'six', outOfPool: false });
+  });
+});
+
 describe('pool choice', () => {
   const pools = [
     pool('open-b', ['192.0.2.0/28']),
