@@ -316,6 +316,89 @@ export class KubeClient {
     return splitLines(stream, () => opts.signal.removeEventListener('abort', onAbort));
   }
 
+  // Typed conveniences over request(); `ref` says where the resource lives.
+
+  get<T>(ref: ResourceRef, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<T> {
+    return this.request<T>({ path: objectPath(ref, namespace, name), ...(signal ? { signal } : {}) });
+  }
+
+  /** GET, or undefined on 404. */
+  async getOrUndefined<T>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(ref, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** All items of a collection (follows `continue`). */
+  async list<T>(
+    ref: ResourceRef,
+    opts: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await this.request<{ items?: T[]; metadata?: { continue?: string } }>({
+        path: collectionPath(ref, opts.namespace),
+        query: {
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+          limit: 500,
+          continue: cont,
+        },
+      });
+      out.push(...(page.items ?? []));
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return out;
+  }
+
+  create<T>(
+    ref: ResourceRef,
+    body: T & { metadata?: { namespace?: string } },
+    opts: { fieldManager?: string } = {},
+  ): Promise<T> {
+    return this.request<T>({
+      method: 'POST',
+      path: collectionPath(ref, body.metadata?.namespace),
+      query: { fieldManager: opts.fieldManager },
+      body,
+    });
+  }
+
+  /** JSON merge patch (RFC 7386): `null` deletes a key. */
+  mergePatch<T>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    sub?: string,
+  ): Promise<T> {
+    return this.request<T>({
+      method: 'PATCH',
+      path: objectPath(ref, namespace, name, sub),
+      contentType: 'application/merge-patch+json',
+      body: patch,
+    });
+  }
+
+  /** DELETE; resolves false when it was already gone. */
+  async delete(ref: ResourceRef, namespace: string | undefined, name: string): Promise<boolean> {
+    try {
+      await this.request({ method: 'DELETE', path: objectPath(ref, namespace, name) });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   /** Close pooled connections. */
   async close(): Promise<void> {
     const d = this.dispatcher as { close?: () => Promise<void> } | undefined;

@@ -17,7 +17,7 @@ import {
   Resources,
   statusCodeOf,
 } from '../../../lib/kube/client.ts';
-import { api, fakeClient, fakeKubeConfig, WatchFeed } from './support.ts';
+import { api, Capture, fakeClient, fakeKubeConfig, WatchFeed } from './support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-kc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -204,6 +204,48 @@ describe('KubeClient.request / watchLines (nock)', () => {
     await expect(fakeClient().watchLines({ path: '/w', signal: ctl.signal })).rejects.toMatchObject({
       statusCode: 403,
     });
+  });
+
+  test('typed conveniences: get/getOrUndefined/list (paged)/create/mergePatch/delete', async () => {
+    const c = fakeClient();
+    api()
+      .get('/api/v1/namespaces/ns/services/a')
+      .reply(200, { metadata: { name: 'a' } });
+    api().get('/api/v1/namespaces/ns/services/b').reply(404, { kind: 'Status', code: 404 });
+    api()
+      .get('/apis/discovery.k8s.io/v1/endpointslices')
+      .query({ limit: '500', labelSelector: 'x=y' })
+      .reply(200, { metadata: { continue: 'c1' }, items: [1] });
+    api()
+      .get('/apis/discovery.k8s.io/v1/endpointslices')
+      .query({ limit: '500', labelSelector: 'x=y', continue: 'c1' })
+      .reply(200, { metadata: {}, items: [2, 3] });
+    const created = new Capture();
+    api()
+      .post('/api/v1/namespaces/ns/configmaps', created.match)
+      .query({ fieldManager: 'm' })
+      .reply(201, { metadata: { name: 'cm' } });
+    const patched = new Capture();
+    api()
+      .patch('/api/v1/nodes/n1', patched.match)
+      .matchHeader('content-type', 'application/merge-patch+json')
+      .reply(200, {});
+    api().delete('/api/v1/namespaces/ns/services/a').reply(200, {});
+    api().delete('/api/v1/namespaces/ns/services/a').reply(404, { kind: 'Status', code: 404 });
+
+    expect(await c.get(Resources.services, 'ns', 'a')).toEqual({ metadata: { name: 'a' } });
+    expect(await c.getOrUndefined(Resources.services, 'ns', 'b')).toBeUndefined();
+    expect(await c.list(Resources.endpointslices, { labelSelector: 'x=y' })).toEqual([1, 2, 3]);
+    await c.create(
+      Resources.configmaps,
+      { metadata: { name: 'cm', namespace: 'ns' } },
+      { fieldManager: 'm' },
+    );
+    expect(created.last).toEqual({ metadata: { name: 'cm', namespace: 'ns' } });
+    await c.mergePatch(Resources.nodes, undefined, 'n1', { metadata: { labels: { a: null } } });
+    expect(patched.last).toEqual({ metadata: { labels: { a: null } } });
+    expect(await c.delete(Resources.services, 'ns', 'a')).toBe(true);
+    expect(await c.delete(Resources.services, 'ns', 'a')).toBe(false);
   });
 
   test('statusCodeOf understands our errors and the generated client’s ApiException', () => {
