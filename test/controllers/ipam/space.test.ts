@@ -145,4 +145,43 @@ describe('FamilySpace', () => {
     s.mark(s.firstFree()!);
     expect(s.firstFree()).toBeNull();
   });
+
+  it('index <-> address agrees with brute-force enumeration on random multi-range pools', () => {
+    // Ranges near /24 boundaries, so avoidBuggyIPs edge cases come up often.
+    const range = fc
+      .tuple(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 240, max: 270 }),
+        fc.integer({ min: 0, max: 40 }),
+      )
+      .map(([block, off, len]) => {
+        const start = 0xc0000200 + block * 256 + off; // around 192.0.2.0 - 192.0.6.255
+        return `${formatIP({ family: 4, value: BigInt(start) })}-${formatIP({ family: 4, value: BigInt(start + len) })}`;
+      });
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 4 }), fc.boolean(), (entries, buggy) => {
+        const s = space(entries, buggy);
+        const expected = new Set<bigint>();
+        for (const e of entries) {
+          const r = parseAddressEntry(e);
+          if (!r.ok) throw new Error(r.error);
+          for (let a = r.value.interval.start; a <= r.value.interval.end; a++) {
+            if (!buggy || !isBuggyIPv4(Number(a))) expected.add(a);
+          }
+        }
+        const sorted = [...expected].sort((x, y) => (x < y ? -1 : 1));
+        expect(s.total).toBe(BigInt(sorted.length));
+        sorted.forEach((addr, i) => {
+          expect(s.valueAt(i)).toBe(addr);
+          expect(s.textAt(i)).toBe(formatIP({ family: 4, value: addr }));
+          expect(s.indexOf(addr)).toBe(i);
+        });
+        // Addresses outside (or skipped) have no index.
+        for (const probe of [0xc00001ffn, 0xc0000300n, 0xc00003ffn, 0xc0000700n]) {
+          if (!expected.has(probe)) expect(s.indexOf(probe)).toBeNull();
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
