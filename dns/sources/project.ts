@@ -56,11 +56,19 @@ function byAge(a: DNSZone, b: DNSZone): number {
   return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
+/**
+ * Absent selector: everything. A namespace not (yet) in the cache has unknown labels: only an
+ * empty selector — which selects everything — may match it (a `DoesNotExist` must not).
+ */
 function optionalSelector(
   sel: LabelSelector | undefined,
   labels: Record<string, string> | undefined,
 ): boolean {
-  return sel === undefined || selectorMatches(sel, labels);
+  if (sel === undefined) return true;
+  if (labels === undefined) {
+    return Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
+  }
+  return selectorMatches(sel, labels);
 }
 
 /** Does this DNSZone take this claim? */
@@ -85,8 +93,8 @@ export function zoneSelects(
     if (!byClass && !byLabels) return false;
   }
   if (g?.namespaceSelector !== undefined) {
-    if (!selectorMatches(g.namespaceSelector, nsLabels(origin.gatewayNamespace))) return false;
-    if (!selectorMatches(g.namespaceSelector, nsLabels(origin.routeNamespace))) return false;
+    if (!optionalSelector(g.namespaceSelector, nsLabels(origin.gatewayNamespace))) return false;
+    if (!optionalSelector(g.namespaceSelector, nsLabels(origin.routeNamespace))) return false;
   }
   return true;
 }
