@@ -76,6 +76,8 @@ export interface ElectionInput {
   l2Advertisements: readonly ElectionL2Advertisement[];
   vips: readonly ElectionVip[];
   ignoreExcludeLabel?: boolean;
+  /** The node running this election: decisions then carry `selfInterfaces` when it is a candidate. */
+  self?: string;
 }
 
 export type NotAnnouncedReason =
@@ -96,6 +98,8 @@ export type VipDecision =
       candidates: string[];
       /** Interfaces the owner announces on (from its link list; [] when unknown). */
       interfaces: string[];
+      /** Interfaces `input.self` would announce on, when it is a candidate. */
+      selfInterfaces?: string[];
       services: string[];
     }
   | { ip: string; owner: undefined; reason: NotAnnouncedReason; message: string; services: string[] };
@@ -224,7 +228,16 @@ export function elect(input: ElectionInput): Map<string, VipDecision> {
     }
     const names = cands.map((n) => n.name);
     const owner = rendezvousOwner(names, ip)!;
-    out.set(ip, { ip, owner, candidates: names, interfaces: ifaces.get(owner) ?? [], services });
+    const decision: VipDecision = {
+      ip,
+      owner,
+      candidates: names,
+      interfaces: ifaces.get(owner) ?? [],
+      services,
+    };
+    if (input.self !== undefined && names.includes(input.self))
+      decision.selfInterfaces = ifaces.get(input.self) ?? [];
+    out.set(ip, decision);
   }
   return out;
 }

@@ -56,7 +56,7 @@ export interface PeerChange {
   node: string;
   from: PeerState;
   to: PeerState;
-  reason: 'heard' | 'timeout' | 'leave' | 'restart' | 'removed' | 'added';
+  reason: 'heard' | 'timeout' | 'leave' | 'restart' | 'removed' | 'added' | 'meta';
 }
 
 export interface MembershipView {
@@ -160,12 +160,16 @@ export class PeerTable {
       rec.meta = undefined;
       return { result: 'accepted', change: { node: rec.node, from, to: 'left', reason: 'leave' } };
     }
+    const metaChanged = rec.meta === undefined || !rec.meta.equals(m.meta);
     rec.meta = m.meta;
     rec.state = 'alive';
     if (from === 'alive') {
-      return restarted
-        ? { result: 'accepted', change: { node: rec.node, from, to: 'alive', reason: 'restart' } }
-        : { result: 'accepted' };
+      if (restarted)
+        return { result: 'accepted', change: { node: rec.node, from, to: 'alive', reason: 'restart' } };
+      // What the peer says about itself (its links) feeds the election: a change is a change.
+      if (metaChanged)
+        return { result: 'accepted', change: { node: rec.node, from, to: 'alive', reason: 'meta' } };
+      return { result: 'accepted' };
     }
     return { result: 'accepted', change: { node: rec.node, from, to: 'alive', reason: 'heard' } };
   }

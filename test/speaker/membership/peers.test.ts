@@ -84,6 +84,16 @@ describe('peer table', () => {
     expect(t.view().alive).toEqual(['a', 'b']);
   });
 
+  it('reports a change of what a live peer says about itself (meta), and only then', () => {
+    const t = new PeerTable({ self: 'a', deadAfterMs: DEAD }, peers('b'), 0);
+    t.receive(beat('b', 1n, 1n), 0);
+    expect(t.receive(beat('b', 1n, 2n), 100).change).toBeUndefined();
+    const changed = { ...beat('b', 1n, 3n), meta: Buffer.from('eth0 down') };
+    expect(t.receive(changed, 200).change).toEqual({ node: 'b', from: 'alive', to: 'alive', reason: 'meta' });
+    expect(t.metas().get('b')).toEqual(Buffer.from('eth0 down'));
+    expect(t.receive({ ...changed, seq: 4n }, 300).change).toBeUndefined();
+  });
+
   it('forgets the incarnation of a long-silent peer (clock went backwards across a restart)', () => {
     const t = new PeerTable({ self: 'a', deadAfterMs: DEAD, forgetAfterMs: 10_000 }, peers('b'), 0);
     t.receive(beat('b', 100n, 1n), 0);
