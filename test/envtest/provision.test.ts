@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONTROLPLANE_DIR, cacheKey, cacheRoot } from './provision.ts';
+import { CONTROLPLANE_DIR, cacheKey, cacheRoot, pinnedVersion } from './provision.ts';
 
 describe('cache key', () => {
   const dirs: string[] = [];
@@ -28,7 +28,9 @@ describe('cache key', () => {
     ['kube-apiserver', 'go.sum'],
     ['etcd', 'go.mod'],
     ['etcd', 'go.sum'],
+    ['kubectl', 'go.sum'],
     ['gateway-api', 'go.mod'],
+    ['gateway-api', 'go.sum'],
   ])('changes when %s/%s changes', async (mod, file) => {
     const dir = await copyOfPins();
     const before = await cacheKey(dir);
@@ -57,5 +59,22 @@ describe('cache root', () => {
     expect(cacheRoot()).toMatch(/\/\.cache\/portico\/envtest$/);
     process.env.PORTICO_ENVTEST_CACHE = '/somewhere/else';
     expect(cacheRoot()).toBe('/somewhere/else');
+  });
+});
+
+describe('pinned versions', () => {
+  it('reads the required version of a module from a wrapper go.mod', async () => {
+    expect(await pinnedVersion('kube-apiserver', 'k8s.io/kubernetes')).toMatch(/^v1\.\d+\.\d+$/);
+    expect(await pinnedVersion('kubectl', 'k8s.io/kubernetes')).toBe(
+      await pinnedVersion('kube-apiserver', 'k8s.io/kubernetes'),
+    );
+    expect(await pinnedVersion('etcd', 'go.etcd.io/etcd/server/v3')).toMatch(/^v3\.\d+\.\d+$/);
+    expect(await pinnedVersion('gateway-api', 'sigs.k8s.io/gateway-api')).toMatch(/^v1\.\d+\.\d+$/);
+  });
+
+  it('fails clearly for a module that is not required', async () => {
+    await expect(pinnedVersion('etcd', 'k8s.io/kubernetes')).rejects.toThrow(
+      'no k8s.io/kubernetes require in etcd/go.mod',
+    );
   });
 });

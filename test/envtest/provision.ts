@@ -29,14 +29,14 @@ import { fileURLToPath } from 'node:url';
 export const CONTROLPLANE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'controlplane');
 
 /** The wrapper modules whose go.mod/go.sum make up the cache key. */
-const WRAPPER_MODULES = ['etcd', 'kube-apiserver', 'gateway-api'] as const;
+const WRAPPER_MODULES = ['etcd', 'kube-apiserver', 'kubectl', 'gateway-api'] as const;
 
 /** Bump when the cache layout or build recipe changes without a pin changing. */
-const RECIPE_VERSION = '2';
+const RECIPE_VERSION = '3';
 
 interface BuildTarget {
   binary: 'etcd' | 'kube-apiserver' | 'kubectl';
-  module: 'etcd' | 'kube-apiserver';
+  module: 'etcd' | 'kube-apiserver' | 'kubectl';
   pkg: string;
 }
 
@@ -47,8 +47,7 @@ const TARGETS: Record<BuildTarget['binary'], BuildTarget> = {
     module: 'kube-apiserver',
     pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
   },
-  // kubectl resolves inside the kube-apiserver wrapper's module graph: same pinned k8s.io/kubernetes.
-  kubectl: { binary: 'kubectl', module: 'kube-apiserver', pkg: 'k8s.io/kubernetes/cmd/kubectl' },
+  kubectl: { binary: 'kubectl', module: 'kubectl', pkg: 'k8s.io/kubernetes/cmd/kubectl' },
 };
 
 export interface Assets {
@@ -177,11 +176,42 @@ async function withLock<T>(lockPath: string, log: Log, fn: () => Promise<T>): Pr
   }
 }
 
+/** The `require`d version of `modulePath` in wrapper `module`'s go.mod. */
+export async function pinnedVersion(module: string, modulePath: string): Promise<string> {
+  const gomod = await readFile(join(CONTROLPLANE_DIR, module, 'go.mod'), 'utf8');
+  const escaped = modulePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const m = new RegExp(`^(?:require\\s+|\\s+)${escaped}\\s+(v\\S+)`, 'm').exec(gomod);
+  if (!m?.[1]) throw new Error(`no ${modulePath} require in ${module}/go.mod`);
+  return m[1];
+}
+
+/**
+ * The version stamp Kubernetes' own build (hack/lib/version.sh) puts in with -X: without it the
+ * binaries report v0.0.0-master+$Format:%H$, which `kubectl version` and version-sniffing clients
+ * reject.
+ */
+async function kubernetesLdflags(module: string): Promise<string[]> {
+  const version = await pinnedVersion(module, 'k8s.io/kubernetes');
+  const m = /^v(\d+)\.(\d+)\./.exec(version);
+  if (!m) throw new Error(`unexpected k8s.io/kubernetes version ${version}`);
+  const vars = { gitVersion: version, gitMajor: m[1], gitMinor: m[2], gitTreeState: 'clean' };
+  const flags: string[] = [];
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    for (const [k, v] of Object.entries(vars)) flags.push(`-X ${pkg}.${k}=${v}`);
+  }
+  return ['-ldflags', flags.join(' ')];
+}
+
 async function goBuild(target: BuildTarget, outDir: string, log: Log): Promise<number> {
   const started = Date.now();
   const out = join(outDir, target.binary);
   log(`envtest: building ${target.binary} from ${target.pkg} (first build takes minutes)`);
-  await run('go', ['build', '-trimpath', '-o', out, target.pkg], join(CONTROLPLANE_DIR, target.module));
+  const ldflags = target.pkg.startsWith('k8s.io/kubernetes/') ? await kubernetesLdflags(target.module) : [];
+  await run(
+    'go',
+    ['build', '-trimpath', ...ldflags, '-o', out, target.pkg],
+    join(CONTROLPLANE_DIR, target.module),
+  );
   const secs = (Date.now() - started) / 1000;
   log(`envtest: built ${target.binary} in ${secs.toFixed(1)} s`);
   return secs;
@@ -190,10 +220,7 @@ async function goBuild(target: BuildTarget, outDir: string, log: Log): Promise<n
 /** `go mod download` the pinned gateway-api module (go.sum-verified) and copy its standard CRDs. */
 async function fetchGatewayApiCrds(outDir: string, log: Log): Promise<string> {
   const moduleDir = join(CONTROLPLANE_DIR, 'gateway-api');
-  const gomod = await readFile(join(moduleDir, 'go.mod'), 'utf8');
-  const m = /^require\s+sigs\.k8s\.io\/gateway-api\s+(\S+)/m.exec(gomod);
-  if (!m?.[1]) throw new Error(`no sigs.k8s.io/gateway-api require in ${moduleDir}/go.mod`);
-  const version = m[1];
+  const version = await pinnedVersion('gateway-api', 'sigs.k8s.io/gateway-api');
   const info = JSON.parse(
     await run('go', ['mod', 'download', '-json', 'sigs.k8s.io/gateway-api'], moduleDir),
   ) as {
