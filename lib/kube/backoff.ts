@@ -77,4 +77,8 @@ export class TokenBucket {
     this.tokens -= 1;
     return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.qps;
   }
+  /** Give back a reservation the caller decided not to use (so it does not delay later callers). */
+  cancel(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
 }

@@ -21,9 +21,14 @@ export interface EventRecorderOptions {
   reportingInstance: string;
   /** Dedupe window. Default 10 min. */
   windowMs?: number;
-  /** Creation rate limit. Default 20/s, burst 100; an Event that would wait over 10 s is dropped. */
+  /**
+   * Creation rate limit against event storms: default 50/s, burst 500 (2,000 Services allocated
+   * at once still all get their Event). An Event that would wait longer than `maxWaitMs`
+   * (default 60 s) is dropped with a warning: Events are diagnostics, not state.
+   */
   qps?: number;
   burst?: number;
+  maxWaitMs?: number;
   logger?: KubeLogger;
   now?: () => number;
   /** Max remembered series (oldest forgotten first). Default 4096. */
@@ -95,7 +100,7 @@ export class EventRecorder {
     this.log = opts.logger ?? noopLogger;
     this.now = opts.now ?? Date.now;
     this.windowMs = opts.windowMs ?? 600_000;
-    this.bucket = new TokenBucket(opts.qps ?? 20, opts.burst ?? 100);
+    this.bucket = new TokenBucket(opts.qps ?? 50, opts.burst ?? 500);
   }
 
   normal(regarding: KubeObject, reason: string, note: string, action = reason): void {
@@ -191,7 +196,8 @@ export class EventRecorder {
       try {
         if (s.name === undefined) {
           const wait = this.bucket.reserve(this.now());
-          if (wait > 10_000) {
+          if (wait > (this.o.maxWaitMs ?? 60_000)) {
+            this.bucket.cancel();
             this.log.warn({ reason: s.body.reason }, 'event dropped: rate limit');
             this.series.delete(key);
             return;

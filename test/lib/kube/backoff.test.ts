@@ -74,6 +74,13 @@ describe('TokenBucket', () => {
     expect(tb.reserve(10_000)).toBe(0);
     expect(tb.reserve(10_000)).toBeCloseTo(100);
   });
+  test('cancel() returns an unused reservation', () => {
+    const tb = new TokenBucket(10, 1);
+    expect(tb.reserve(0)).toBe(0);
+    expect(tb.reserve(0)).toBeCloseTo(100);
+    tb.cancel();
+    expect(tb.reserve(0)).toBeCloseTo(100);
+  });
   test('rejects nonsense', () => {
     expect(() => new TokenBucket(0, 1)).toThrow(RangeError);
     expect(() => new TokenBucket(1, 0)).toThrow(RangeError);

@@ -148,6 +148,36 @@ describe('EventRecorder', () => {
     expect(post.all[1]?.series?.count).toBe(2);
   });
 
+  test('creation is rate limited; an Event that would wait past maxWaitMs is dropped, not queued forever', async () => {
+    const post = new Capture();
+    api()
+      .post(EVENTS, post.match)
+      .times(10)
+      .reply(201, () => ({ metadata: { name: `e${post.all.length}` } }));
+    const warnings: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (_o: object, m?: string) => warnings.push(m ?? ''),
+    };
+    const r = new EventRecorder(fakeClient(), {
+      reportingController: 'c',
+      reportingInstance: 'i',
+      qps: 10,
+      burst: 2,
+      maxWaitMs: 150,
+      logger,
+    });
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) r.normal(svc(`s${i}`, '1'), 'R', 'n');
+    await r.flush();
+    // burst 2 at once, then 100 ms and 200 ms waits; the rest would wait > 150 ms and are dropped.
+    expect(post.all).toHaveLength(3);
+    expect(warnings.filter((w) => w === 'event dropped: rate limit')).toHaveLength(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+  });
+
   test('long notes and reasons are truncated to the API limits', async () => {
     const post = new Capture<{ note: string; reason: string }>();
     api()
