@@ -19,6 +19,8 @@ if (!process.env.npm_config_nodedir && existsSync(resolve(nodedir, 'include', 'n
 const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 const r = spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' });
 if (r.status !== 0) {
-  console.error('speaker: building the AF_PACKET addon failed (needs a C compiler: apt-get install build-essential)');
+  console.error(
+    'speaker: building the AF_PACKET addon failed (needs a C compiler: apt-get install build-essential)',
+  );
   process.exit(r.status ?? 1);
 }
