@@ -111,7 +111,6 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   const beginTerm = (signal: AbortSignal) => {
     if (stopped) return;
     everLed = true;
-    metrics.leader.set(1);
     const t = new LeaderTerm(
       {
         ...cfg,
@@ -134,6 +133,8 @@ export async function startController(opts: StartControllerOptions = {}): Promis
       try {
         await t.start();
         if (t.isRunning()) {
+          // 1 only once the state is restored: from here on this replica writes.
+          metrics.leader.set(1);
           log.info({ identity }, 'leading: state restored, reconciling');
           for (const w of leadWaiters) w();
         }
@@ -143,6 +144,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
       if (!signal.aborted)
         await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
       await t.stop();
+      metrics.leader.set(0);
       if (term === t) term = undefined;
     })();
   };

@@ -1,0 +1,270 @@
+// `npm run bench -- controller [--json] [--services N] [--concurrency C]`
+//
+// The IPAM controller as a real child process (`node controllers/main.ts`) against a private
+// control plane: N LoadBalancer Services (default 2,000) in one pool. Measures
+//   create_s        first create sent → the apiserver accepted every create (controller running)
+//   allocate_s      first create sent → every Service has its IP (seen through a watch)
+//   ratio           allocate_s / create_s (1.0 = the controller keeps up with the apiserver)
+//   p50_ms, p99_ms  per-Service create sent → IP seen
+//   rss_mb          the controller's peak resident memory (VmHWM) after allocating everything
+//   restart_ready_s SIGTERM, start again → the new process leads with its state restored
+//   restart_changes Services whose IPs differ after the restart (must be 0)
+// VIPs are IPv6 (2001:db8::/32): the IPv4 documentation ranges hold only 768 addresses. The
+// control plane is made dual-stack with a large Service range for that (dualstack-plane.ts).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
+import { REPO_ROOT } from '../envtest/index.ts';
+import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
+import type { Bench, BenchRow } from './run.ts';
+
+const NS = 'bench';
+
+interface Svc {
+  metadata?: { name?: string; resourceVersion?: string };
+  status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
+}
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
+  return v;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Child {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  exited: Promise<void>;
+}
+
+async function startChild(kubeconfig: string, logDir: string, n: number): Promise<Child> {
+  const port = await freePort();
+  const out = createWriteStream(join(logDir, `controller-${n}.log`));
+  const proc = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'controllers', 'main.ts'),
+      '--kubeconfig',
+      kubeconfig,
+      '--lease-namespace',
+      'portico-system',
+      '--metrics-address',
+      `127.0.0.1:${port}`,
+      '--log-level',
+      'warn',
+    ],
+    { env: { ...process.env, POD_NAME: 'bench-controller' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  if (proc.pid === undefined) throw new Error('controller did not start');
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return { proc, pid: proc.pid, port, exited };
+}
+
+/** Wait until the child leads with its state restored (portico_controller_leader 1). */
+async function waitLeading(c: Child, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const text = await fetch(`http://127.0.0.1:${c.port}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+    if (/^portico_controller_leader 1$/m.test(text)) return;
+    if (c.proc.exitCode !== null) throw new Error('controller exited');
+    if (Date.now() - t0 > timeoutMs) throw new Error('controller did not lead in time');
+    await sleep(20);
+  }
+}
+
+async function listIPs(client: KubeClient): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let cont: string | undefined;
+  do {
+    const page = await client.request<{ items?: Svc[]; metadata?: { continue?: string } }>({
+      path: collectionPath(Resources.services, NS),
+      query: { limit: 500, continue: cont },
+    });
+    for (const s of page.items ?? []) {
+      out.set(s.metadata?.name ?? '', (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(','));
+    }
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+  return out;
+}
+
+const bench: Bench = async (args) => {
+  const services = arg(args, '--services', 2000);
+  const concurrency = arg(args, '--concurrency', 24);
+  const plane = await startDualStackControlPlane();
+  const logDir = await mkdtemp(join(tmpdir(), 'portico-bench-controller-'));
+  const client = new KubeClient(plane.cp.kubeConfig());
+  const children: Child[] = [];
+  const watchAbort = new AbortController();
+  try {
+    for (const name of [NS, 'portico-system']) {
+      await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+    }
+    await client.request({
+      method: 'POST',
+      path: '/apis/portico.dev/v1alpha1/ipaddresspools',
+      body: {
+        apiVersion: 'portico.dev/v1alpha1',
+        kind: 'IPAddressPool',
+        metadata: { name: 'bench' },
+        spec: { addresses: ['2001:db8:b::/64'] },
+      },
+    });
+    const first = await startChild(plane.cp.kubeconfigPath, logDir, 1);
+    children.push(first);
+    await waitLeading(first, 60_000);
+
+    // Watch the namespace: the first time each Service shows an IP.
+    const seen = new Map<string, number>();
+    const sent = new Map<string, number>();
+    let allSeen: () => void = () => {};
+    const everyIP = new Promise<void>((r) => {
+      allSeen = r;
+    });
+    const start = await client.request<{ metadata?: { resourceVersion?: string } }>({
+      path: collectionPath(Resources.services, NS),
+      query: { limit: 1 },
+    });
+    const lines = await client.watchLines({
+      path: collectionPath(Resources.services, NS),
+      query: { resourceVersion: start.metadata?.resourceVersion, timeoutSeconds: 3600 },
+      signal: watchAbort.signal,
+    });
+    const watching = (async () => {
+      for await (const line of lines) {
+        const ev = JSON.parse(line) as { type: string; object: Svc };
+        const name = ev.object?.metadata?.name;
+        if (!name || seen.has(name)) continue;
+        if ((ev.object.status?.loadBalancer?.ingress ?? []).some((i) => i.ip)) {
+          seen.set(name, performance.now());
+          if (seen.size === services) allSeen();
+        }
+      }
+    })().catch(() => {});
+
+    // Create with bounded concurrency.
+    let peakRss = 0;
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, procStatusKb(first.pid, 'VmRSS'));
+    }, 100);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= services) return;
+          const name = `svc-${i}`;
+          sent.set(name, performance.now());
+          await client.request({
+            method: 'POST',
+            path: collectionPath(Resources.services, NS),
+            body: {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: { name, namespace: NS },
+              spec: {
+                type: 'LoadBalancer',
+                ipFamilies: ['IPv6'],
+                ports: [{ port: 80, protocol: 'TCP' }],
+                selector: { app: name },
+              },
+            },
+          });
+        }
+      }),
+    );
+    const createS = (performance.now() - t0) / 1000;
+    await Promise.race([
+      everyIP,
+      sleep(600_000).then(() => {
+        throw new Error(`only ${seen.size}/${services} Services got an IP within 10 min`);
+      }),
+    ]);
+    const allocateS = (Math.max(...seen.values()) - t0) / 1000;
+    clearInterval(rssTimer);
+    const latencies = [...seen.entries()].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
+    const rssMb = Math.max(peakRss, procStatusKb(first.pid, 'VmHWM')) / 1024;
+
+    // Restart: graceful stop, start again, compare every IP.
+    await sleep(2000); // let the pool status and the last annotations settle
+    const before = await listIPs(client);
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    const r0 = performance.now();
+    const second = await startChild(plane.cp.kubeconfigPath, logDir, 2);
+    children.push(second);
+    await waitLeading(second, 120_000);
+    const restartReadyS = (performance.now() - r0) / 1000;
+    await sleep(3000); // give a misbehaving controller the chance to move something
+    const after = await listIPs(client);
+    let changes = 0;
+    for (const [name, ip] of before) if (after.get(name) !== ip) changes++;
+    watchAbort.abort();
+    await watching;
+
+    const row: BenchRow = {
+      bench: 'controller',
+      services,
+      create_s: Number(createS.toFixed(2)),
+      allocate_s: Number(allocateS.toFixed(2)),
+      ratio: Number((allocateS / createS).toFixed(3)),
+      p50_ms: Number(percentile(latencies, 50).toFixed(1)),
+      p99_ms: Number(percentile(latencies, 99).toFixed(1)),
+      rss_mb: Number(rssMb.toFixed(1)),
+      restart_ready_s: Number(restartReadyS.toFixed(2)),
+      restart_changes: changes,
+    };
+    return [row];
+  } finally {
+    watchAbort.abort();
+    for (const c of children) {
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    }
+    await client.close();
+    await plane.stop();
+    await rm(logDir, { recursive: true, force: true });
+  }
+};
+
+export default bench;
