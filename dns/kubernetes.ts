@@ -47,6 +47,11 @@ export interface KubernetesSourcesOptions {
   instance?: string;
   /** Injected clock for serials (tests). */
   clock?: () => number;
+  /**
+   * Rebuild and re-check DNSZone status this often even without events (status edited or wiped
+   * by someone else does not reach us as a relevant change). Default 5 min; 0 = never.
+   */
+  resyncMs?: number;
 }
 
 export interface KubernetesSources {
@@ -198,6 +203,8 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
           { fieldManager: FIELD_MANAGERS.dns },
         );
       } catch (err) {
+        // Deleted since the projection: the next rebuild no longer has it.
+        if (isNotFound(err)) continue;
         failed = true;
         log.warn({ zone: dz.metadata?.name, ...errInfo(err) }, 'DNSZone status not written; will retry');
       }
@@ -216,6 +223,9 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
     if (!first) clearInterval(syncPoll);
     else if (sources.synced()) schedule(0);
   }, 50);
+  const resyncMs = o.resyncMs ?? 300_000;
+  const resync = resyncMs > 0 ? setInterval(() => schedule(), resyncMs) : undefined;
+  resync?.unref();
   sources.start();
 
   return {
@@ -242,6 +252,7 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
     async close() {
       closed = true;
       clearInterval(syncPoll);
+      if (resync) clearInterval(resync);
       if (timer) clearTimeout(timer);
       if (retryTimer) clearTimeout(retryTimer);
       await running?.catch(() => {});
