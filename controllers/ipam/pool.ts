@@ -111,40 +111,56 @@ export function compilePool(input: PoolInput): CompiledPool {
   };
 }
 
-/** Fill `overlaps` on every pool and link overlapping family spaces (pools given sorted by name). */
+/**
+ * Fill `overlaps` on every pool (other pools by name, with the first shared range in address order)
+ * and link the family spaces that share addresses. A sweep over all intervals sorted by start, so
+ * many pools with many entries cost O(N log N + overlapping pairs), not O(N^2).
+ */
 export function linkOverlaps(pools: readonly CompiledPool[]): void {
   for (const p of pools) p.overlaps = [];
-  for (let i = 0; i < pools.length; i++) {
-    for (let j = i + 1; j < pools.length; j++) {
-      const a = pools[i]!;
-      const b = pools[j]!;
-      let shared: IPInterval | null = null;
-      for (const x of a.intervals) {
-        for (const y of b.intervals) {
-          shared = intersection(x, y);
-          if (shared) break;
-        }
-        if (shared) break;
+  const all: Array<{ pool: CompiledPool; iv: IPInterval }> = [];
+  for (const pool of pools) for (const iv of pool.intervals) all.push({ pool, iv });
+  all.sort((a, b) =>
+    a.iv.family !== b.iv.family
+      ? a.iv.family - b.iv.family
+      : a.iv.start < b.iv.start
+        ? -1
+        : a.iv.start > b.iv.start
+          ? 1
+          : 0,
+  );
+  const seen = new Map<string, { a: CompiledPool; b: CompiledPool; range: string; families: Set<4 | 6> }>();
+  let active: Array<{ pool: CompiledPool; iv: IPInterval }> = [];
+  for (const cur of all) {
+    active = active.filter((x) => x.iv.family === cur.iv.family && x.iv.end >= cur.iv.start);
+    for (const x of active) {
+      if (x.pool === cur.pool) continue;
+      const [a, b] = x.pool.name < cur.pool.name ? [x.pool, cur.pool] : [cur.pool, x.pool];
+      const pairKey = JSON.stringify([a.name, b.name]);
+      let pair = seen.get(pairKey);
+      if (!pair) {
+        // Sorted by start: the first meeting of two pools is their lowest shared range.
+        const shared = intersection(x.iv, cur.iv)!;
+        pair = { a, b, range: formatInterval(shared), families: new Set() };
+        seen.set(pairKey, pair);
       }
-      if (!shared) continue;
-      const range = formatInterval(shared);
-      a.overlaps.push({ pool: b.name, range });
-      b.overlaps.push({ pool: a.name, range });
-      for (const f of ['v4', 'v6'] as const) {
-        const sa = a[f];
-        const sb = b[f];
-        const fam = f === 'v4' ? 4 : 6;
-        if (
-          sa &&
-          sb &&
-          a.intervals.some((x) => x.family === fam && b.intervals.some((y) => overlaps(x, y)))
-        ) {
-          sa.overlapping.push(sb);
-          sb.overlapping.push(sa);
-        }
+      pair.families.add(cur.iv.family);
+    }
+    active.push(cur);
+  }
+  for (const { a, b, range, families } of seen.values()) {
+    a.overlaps.push({ pool: b.name, range });
+    b.overlaps.push({ pool: a.name, range });
+    for (const fam of families) {
+      const sa = fam === 4 ? a.v4 : a.v6;
+      const sb = fam === 4 ? b.v4 : b.v6;
+      if (sa && sb) {
+        sa.overlapping.push(sb);
+        sb.overlapping.push(sa);
       }
     }
   }
+  for (const p of pools) p.overlaps.sort((x, y) => (x.pool < y.pool ? -1 : x.pool > y.pool ? 1 : 0));
 }
 
 /**

@@ -151,6 +151,19 @@ function allocatable(p: PoolInput): Set<string> | null {
   return out;
 }
 
+/** Every address of the valid entries of a pool, avoidBuggyIPs not applied. */
+function rawAddresses(p: PoolInput): Set<string> {
+  const out = new Set<string>();
+  for (const e of p.spec.addresses) {
+    const r = parseAddressEntry(e);
+    if (!r.ok) continue;
+    for (let v = r.value.interval.start; v <= r.value.interval.end; v++) {
+      out.add(formatIP({ family: r.value.interval.family, value: v }));
+    }
+  }
+  return out;
+}
+
 function ipOf(text: string): IPAddr {
   const p = parseIP(text);
   if (!p.ok) throw new Error(p.error);
@@ -260,6 +273,21 @@ function run(ops: Op[], reclaimOutOfPool: boolean): string[] {
         const space = spec && reports.get(spec.name)?.valid ? allocatable(spec) : null;
         expect(space !== null && asg.ips.every((ip) => space.has(ip))).toBe(false);
       }
+    }
+    // Overlaps: exactly the pools sharing an address (valid entries, before avoidBuggyIPs), named
+    // both ways, with the lowest shared address first in the reported range.
+    const raw = new Map(pools.map((p) => [p.name, rawAddresses(p)]));
+    for (const [name, rep] of reports) {
+      const mine = raw.get(name)!;
+      const expected = [...raw.entries()]
+        .filter(([other, addrs]) => other !== name && [...addrs].some((x) => mine.has(x)))
+        .map(([other, addrs]) => {
+          const shared = [...addrs].filter((x) => mine.has(x)).map(ipOf);
+          shared.sort((x, y) => x.family - y.family || (x.value < y.value ? -1 : 1));
+          return { pool: other, first: formatIP(shared[0]!) };
+        })
+        .sort((x, y) => (x.pool < y.pool ? -1 : 1));
+      expect(rep.overlaps.map((o) => ({ pool: o.pool, first: o.range.split(/[-/]/)[0] }))).toEqual(expected);
     }
     // Stats: exact, from the spec and the held addresses.
     const held = holdersMap(a);
