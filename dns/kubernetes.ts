@@ -19,6 +19,7 @@ import {
   conditionForApply,
   EventRecorder,
   errInfo,
+  isNotFound,
   KubeClient,
   type KubeObject,
   loadKubeConfig,
