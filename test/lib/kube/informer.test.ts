@@ -473,6 +473,33 @@ describe('Informer against a scripted apiserver (nock)', () => {
     expect(lists).toBe(1);
   });
 
+  test('stop() leaves no timers behind (watchdog, resync, backoff)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    api()
+      .get(LIST)
+      .query(isList)
+      .reply(200, { metadata: { resourceVersion: '10' }, items: [svc('a', '5')] });
+    api().get(LIST).query(isWatch).reply(503, { kind: 'Status', code: 503 });
+    api()
+      .get(LIST)
+      .query(isWatch)
+      .reply(200, () => new WatchFeed().stream);
+    const before = timers();
+    inf = informer({
+      resyncPeriodMs: 50,
+      silenceTimeoutMs: 60_000,
+      backoff: { baseMs: 100, maxMs: 100, jitter: 0 },
+    });
+    inf.start();
+    await inf.waitForSync(2_000);
+    await until(() => inf?.stats.watchesStarted === 2, 2_000, 'second watch');
+    expect(timers()).toBeGreaterThan(before); // resync interval + watchdog are live
+    await inf.stop();
+    inf = undefined;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
   test('stop() while a watch is open closes it and the loop exits', async () => {
     const feed = new WatchFeed();
     let watches = 0;
