@@ -277,6 +277,7 @@ export class Allocator {
     linkOverlaps([...pools.values()]);
 
     for (const h of this.holdings.values()) {
+      this.valueOf(h); // from the old space's arithmetic, cheaper than parsing the text
       h.space = null;
       h.more = null;
       this.markEverywhere(h);
