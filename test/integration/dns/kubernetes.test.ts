@@ -235,6 +235,28 @@ describe.skipIf(skipUnless({ binaries: ['dig', 'kdig'] }))(
       );
     });
 
+    test('PTR for a VIP once a reverse zone is configured', async () => {
+      const rev = `rev-${suffix()}`;
+      await createZone(client, rev, { zone: '5.113.0.203.in-addr.arpa' });
+      try {
+        for (const tool of ['dig', 'kdig'] as const) {
+          const r = await until(
+            () => query(tool, dns.server.port, '5.113.0.203.in-addr.arpa', 'PTR', false),
+            (x) => x.answer.length >= 2,
+            WAIT,
+            `${tool} PTR`,
+          );
+          expect(r.answer.map((f) => f[4]).sort()).toEqual([`web.${zone}.`, `www.${zone}.`]);
+        }
+        expect((await nodeResolver(dns.server.port).reverse('203.0.113.5')).sort()).toEqual([
+          `web.${zone}`,
+          `www.${zone}`,
+        ]);
+      } finally {
+        await deleteObject(client, zoneRes, undefined, rev);
+      }
+    });
+
     test('an ExternalDNS annotation is honoured and a Warning Event names the native key', async () => {
       await createLBService(
         client,
