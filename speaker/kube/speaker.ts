@@ -15,9 +15,9 @@ import {
   EventRecorder,
   Informer,
   isNotFound,
-  type KubeObject,
   KubeClient,
   type KubeLogger,
+  type KubeObject,
   loadKubeConfig,
   objectPath,
   type ResourceRef,
@@ -126,8 +126,14 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     resource: Resources.services,
     logger: klog,
   });
-  const pools = new Informer<IPAddressPool & KubeObject>(client, { resource: CRD('IPAddressPool'), logger: klog });
-  const ads = new Informer<L2Advertisement & KubeObject>(client, { resource: CRD('L2Advertisement'), logger: klog });
+  const pools = new Informer<IPAddressPool & KubeObject>(client, {
+    resource: CRD('IPAddressPool'),
+    logger: klog,
+  });
+  const ads = new Informer<L2Advertisement & KubeObject>(client, {
+    resource: CRD('L2Advertisement'),
+    logger: klog,
+  });
   const nodes = new Informer<NodeLike & KubeObject>(client, {
     resource: Resources.nodes,
     logger: klog,

@@ -37,8 +37,8 @@ export function announcedCondition(
 ): DesiredAnnounced | undefined {
   if (vips.length === 0) return undefined;
   const parts = vips.map((ip) => describe(ip, decisions.get(ip)));
-  const missing = vips.map((ip) => decisions.get(ip)).find((d) => !d || d.owner === undefined);
-  if (!missing) {
+  const missingIp = vips.find((ip) => decisions.get(ip)?.owner === undefined);
+  if (missingIp === undefined) {
     return {
       type: SERVICE_CONDITIONS.Announced,
       status: 'True',
@@ -46,8 +46,9 @@ export function announcedCondition(
       message: parts.join('; '),
     };
   }
+  const missing = decisions.get(missingIp);
   const reason =
-    missing.owner === undefined && missing.reason === 'no-l2advertisement'
+    missing?.owner === undefined && missing?.reason === 'no-l2advertisement'
       ? ANNOUNCED_REASONS.NoL2Advertisement
       : ANNOUNCED_REASONS.NoEligibleNode;
   return { type: SERVICE_CONDITIONS.Announced, status: 'False', reason, message: parts.join('; ') };

@@ -75,7 +75,9 @@ describe('speaker flags', () => {
   it('flags win over the environment; environment over defaults', () => {
     expect(ok([...base, '--node-name', 'x'], { NODE_NAME: 'y' }).nodeName).toBe('x');
     expect(ok(base, { NODE_NAME: 'y', POD_NAMESPACE: 'ns1' }).namespace).toBe('ns1');
-    expect(ok([...base, '--namespace', 'ns2'], { NODE_NAME: 'y', POD_NAMESPACE: 'ns1' }).namespace).toBe('ns2');
+    expect(ok([...base, '--namespace', 'ns2'], { NODE_NAME: 'y', POD_NAMESPACE: 'ns1' }).namespace).toBe(
+      'ns2',
+    );
     expect(ok(base, { NODE_NAME: 'y', NODE_IP: '192.0.2.5' }).heartbeatAddress).toBe('192.0.2.5');
     expect(ok([...base, '--heartbeat-address', '2001:DB8::1'], { NODE_NAME: 'y' }).heartbeatAddress).toBe(
       '2001:db8::1',
