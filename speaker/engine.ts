@@ -1,12 +1,13 @@
 import { type ElectionInput, type ElectionNode, elect, type VipDecision } from './election/elect.ts';
 import { announcedBy, type PartitionPolicy } from './election/partition.ts';
+import { canonicalIP } from './layer2/addr.ts';
 import {
   type AnnounceFailure,
   L2Announcer,
   type L2AnnouncerOptions,
   type L2Log,
 } from './layer2/announcer.ts';
-import { type Link, linksFromSummary, summarizeLinks } from './layer2/interfaces.ts';
+import { isUsable, type Link, linksFromSummary, summarizeLinks } from './layer2/interfaces.ts';
 import { LinkWatcher } from './layer2/links.ts';
 import { Membership, type MembershipOptions } from './membership/membership.ts';
 import type { MembershipView, PeerAddress } from './membership/peers.ts';
@@ -101,7 +102,6 @@ export class SpeakerEngine {
 
   private setLinks(links: Link[]): void {
     this.links = links;
-    this.announcer.setNodeAddresses(links.flatMap((l) => l.addresses.map((a) => a.address)));
     const summary = Buffer.from(JSON.stringify(summarizeLinks(links)));
     // Too many links for one datagram: send none; peers then assume we are wired (we still
     // check ourselves), which is safer than a truncated list making us look unwired.
@@ -112,6 +112,16 @@ export class SpeakerEngine {
   /** Level-based: derives the announced set from the current inputs. Cheap when nothing changed. */
   recompute(): void {
     if (this.stopped) return;
+    // Never answer for the node's own IPs: those the API lists plus those on its usable links.
+    // Not loopback or down dummies: VIPs configured on `lo` or kube-proxy's kube-ipvs0 for the
+    // data path are still ours to announce.
+    const self = this.facts.nodes.find((n) => n.name === this.opts.node);
+    const nodeAddresses = [
+      ...(self?.addresses ?? []),
+      ...this.links.filter(isUsable).flatMap((l) => l.addresses.map((a) => a.address)),
+    ];
+    this.announcer.setNodeAddresses(nodeAddresses);
+    const own = new Set(nodeAddresses.map((a) => canonicalIP(a) ?? a));
     const view = this.membership.view();
     const metas = this.membership.peerMeta();
     const nodes: ElectionNode[] = this.facts.nodes.map((n) => {
@@ -129,6 +139,7 @@ export class SpeakerEngine {
     });
     const decisions = elect({ ...this.facts, nodes, liveNodes: view.alive, self: this.opts.node });
     const announced = announcedBy(this.opts.node, decisions, view, this.announced, this.opts.partitionPolicy);
+    for (const ip of own) announced.delete(ip); // a pool overlapping node IPs: the kernel answers those
     const desired = [...announced].sort().map((ip) => {
       const d = decisions.get(ip);
       return { vip: ip, interfaces: d?.owner !== undefined ? (d.selfInterfaces ?? []) : [] };

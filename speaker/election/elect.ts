@@ -31,6 +31,11 @@ export interface ElectionNode {
   /** Node condition NetworkUnavailable=True. */
   networkUnavailable?: boolean;
   /**
+   * The node's own IPs (status.addresses InternalIP/ExternalIP). Not used by the election; the
+   * engine never answers ARP/NDP for these (the kernel does).
+   */
+  addresses?: readonly string[];
+  /**
    * The node's usable links (self: from the link scan; peers: from their heartbeat summary).
    * undefined = unknown (e.g. a peer that sent none): assumed wired, the node checks itself.
    */
