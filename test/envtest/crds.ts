@@ -96,7 +96,7 @@ export async function installCrdFiles(kc: KubeConfig, files: string[]): Promise<
   // Raw apply-patch, not KubernetesObjectApi: client-node round-trips bodies through its typed
   // models, which drop `default`, `enum` and every `x-kubernetes-*` key under schema properties.
   const client = new KubeClient(kc);
-  for (const obj of [...objects.filter(isCrd), ...objects.filter((o) => !isCrd(o))]) {
+  const apply = async (obj: KubernetesObject) => {
     try {
       await client.request({
         method: 'PATCH',
@@ -108,7 +108,11 @@ export async function installCrdFiles(kc: KubeConfig, files: string[]): Promise<
     } catch (err) {
       throw new Error(`applying ${obj.kind} ${obj.metadata?.name}: ${apiErrorMessage(err)}`);
     }
-  }
+  };
+  // CRDs concurrently (each one makes the apiserver rebuild its OpenAPI; a burst is cheaper than a
+  // queue), then the rest in file order, since those may depend on each other (policy, binding).
+  await Promise.all(objects.filter(isCrd).map(apply));
+  for (const obj of objects.filter((o) => !isCrd(o))) await apply(obj);
   const names = objects.filter(isCrd).map((o) => o.metadata?.name ?? '');
   await waitEstablished(kc, names);
   return names;

@@ -8,9 +8,10 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
+import { KubeClient } from '../../../lib/kube/client.ts';
 import { readManifests } from '../../envtest/crds.ts';
 import { PORTICO_CRD_DIR } from '../../envtest/index.ts';
-import { pinnedVersion } from '../../envtest/provision.ts';
+import { pinnedVersion, provision } from '../../envtest/provision.ts';
 import { sharedKubeConfig, sharedKubeconfigPath } from '../../envtest/shared.ts';
 
 function condition(crd: V1CustomResourceDefinition, type: string): string | undefined {
@@ -64,6 +65,32 @@ describe('shared control plane (globalSetup)', () => {
       const crd = await api.readCustomResourceDefinition({ name: name ?? '' });
       expect(condition(crd, 'Established'), name).toBe('True');
     }
+  });
+
+  it('stores every CRD schema exactly as written (CEL rules, defaults, enums survive the install)', async () => {
+    const assets = await provision();
+    const dirs = [PORTICO_CRD_DIR, assets.gatewayApiCrdDir];
+    const files = dirs.flatMap((d) =>
+      readdirSync(d)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => join(d, f)),
+    );
+    const crds = (await readManifests(files)).filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds.length).toBeGreaterThanOrEqual(13);
+    // Raw JSON on purpose: client-node's typed models would drop x-kubernetes-* keys on read too.
+    const client = new KubeClient(sharedKubeConfig());
+    let celRules = 0;
+    for (const crd of crds) {
+      const want = crd as V1CustomResourceDefinition;
+      const got = await client.request<V1CustomResourceDefinition>({
+        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${want.metadata?.name}`,
+      });
+      const schemas = (c: V1CustomResourceDefinition) =>
+        c.spec.versions.map((v) => ({ name: v.name, schema: v.schema?.openAPIV3Schema }));
+      expect(schemas(got), want.metadata?.name).toEqual(schemas(want));
+      celRules += JSON.stringify(schemas(got)).split('"x-kubernetes-validations"').length - 1;
+    }
+    expect(celRules).toBeGreaterThan(0); // the comparison above covered CEL rules, not just shapes
   });
 
   it('has the Gateway API standard CRDs Established and serving', async () => {
