@@ -27,6 +27,9 @@ export function maxValueOf(family: Family): bigint {
   return family === 4 ? MAX_V4 : MAX_V6;
 }
 
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
 function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }
@@ -59,6 +62,13 @@ export function parseIP(text: string): Result<IPAddr> {
   if (family === null) return fail(`${shown} is not an IP address`);
   try {
     if (family === 4) {
+      // Fast path for well-formed dotted quads (restores parse thousands); anything else goes to
+      // ip-address for its precise error message.
+      const m = V4.exec(text);
+      if (m) {
+        const v = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+        return ok({ family: 4, value: BigInt(v) });
+      }
       if (!/^[0-9.]+$/.test(text)) return fail(`${shown} is not an IPv4 address`);
       const a = new Address4(text);
       return ok({ family: 4, value: a.bigInt() });

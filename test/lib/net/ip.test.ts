@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Address4 } from 'ip-address';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalIP,
@@ -73,6 +74,29 @@ describe('parseIP', () => {
         const r = parseIP(s);
         expect(typeof r.ok).toBe('boolean');
       }),
+    );
+  });
+});
+
+describe('IPv4 fast path', () => {
+  it('agrees with ip-address on dotted-quad-like text (values, leading zeros, out of range)', () => {
+    const part = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.integer({ min: 0, max: 99 }).map((n) => `0${n}`),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 3, maxLength: 5 }), (parts) => {
+        const text = parts.join('.');
+        let expected: bigint | null = null;
+        try {
+          expected = new Address4(text).bigInt();
+        } catch {
+          expected = null;
+        }
+        const r = parseIP(text);
+        expect(r.ok ? r.value.value : null).toBe(expected);
+      }),
+      { numRuns: 3000 },
     );
   });
 });
