@@ -1,0 +1,27 @@
+# The whole Portico suite in one image; the chart picks the component by command.
+# Build: docker build -t ghcr.io/portico-dev/portico:0.1.0 .
+FROM node:24-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY speaker/native ./speaker/native
+# The root package's install script builds the speaker's AF_PACKET addon (node-gyp).
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin iproute2 \
+  && rm -rf /var/lib/apt/lists/* \
+  # The speaker's node: file capability CAP_NET_RAW only (raw ARP/ICMPv6 sockets), so the
+  # speaker runs as a non-root user with exactly that privilege. Other components use plain node.
+  && cp /usr/local/bin/node /usr/local/bin/node-netraw \
+  && setcap cap_net_raw=ep /usr/local/bin/node-netraw
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/speaker/native/build/Release ./speaker/native/build/Release
+USER 65532:65532
+ENTRYPOINT []
+CMD ["node", "dist/controllers/main.js", "--help"]
