@@ -73,7 +73,12 @@ interface Child {
   exited: Promise<void>;
 }
 
-async function startChild(kubeconfig: string, logDir: string, n: number): Promise<Child> {
+async function startChild(
+  kubeconfig: string,
+  logDir: string,
+  n: number,
+  nodeOptions: string,
+): Promise<Child> {
   const port = await freePort();
   const out = createWriteStream(join(logDir, `controller-${n}.log`));
   const proc = spawn(
@@ -87,9 +92,12 @@ async function startChild(kubeconfig: string, logDir: string, n: number): Promis
       '--metrics-address',
       `127.0.0.1:${port}`,
       '--log-level',
-      'warn',
+      process.env.PORTICO_BENCH_LOG_LEVEL ?? 'warn',
     ],
-    { env: { ...process.env, POD_NAME: 'bench-controller' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, POD_NAME: 'bench-controller', NODE_OPTIONS: nodeOptions },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
@@ -131,6 +139,9 @@ async function listIPs(client: KubeClient): Promise<Map<string, string>> {
 const bench: Bench = async (args) => {
   const services = arg(args, '--services', 2000);
   const concurrency = arg(args, '--concurrency', 24);
+  // V8 flags for the controller process, as the chart sets them (NODE_OPTIONS); '' = Node defaults.
+  const i = args.indexOf('--node-options');
+  const nodeOptions = i >= 0 ? (args[i + 1] ?? '') : (process.env.NODE_OPTIONS ?? '');
   const plane = await startDualStackControlPlane();
   const logDir = await mkdtemp(join(tmpdir(), 'portico-bench-controller-'));
   const client = new KubeClient(plane.cp.kubeConfig());
@@ -150,7 +161,7 @@ const bench: Bench = async (args) => {
         spec: { addresses: ['2001:db8:b::/64'] },
       },
     });
-    const first = await startChild(plane.cp.kubeconfigPath, logDir, 1);
+    const first = await startChild(plane.cp.kubeconfigPath, logDir, 1, nodeOptions);
     children.push(first);
     await waitLeading(first, 60_000);
 
@@ -232,7 +243,7 @@ const bench: Bench = async (args) => {
     first.proc.kill('SIGTERM');
     await first.exited;
     const r0 = performance.now();
-    const second = await startChild(plane.cp.kubeconfigPath, logDir, 2);
+    const second = await startChild(plane.cp.kubeconfigPath, logDir, 2, nodeOptions);
     children.push(second);
     await waitLeading(second, 120_000);
     const restartReadyS = (performance.now() - r0) / 1000;
@@ -263,7 +274,8 @@ const bench: Bench = async (args) => {
     }
     await client.close();
     await plane.stop();
-    await rm(logDir, { recursive: true, force: true });
+    if (process.env.PORTICO_BENCH_KEEP_LOGS) console.error(`controller logs kept in ${logDir}`);
+    else await rm(logDir, { recursive: true, force: true });
   }
 };
 
