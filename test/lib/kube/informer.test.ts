@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { KubeObject } from '../../../lib/kube/cache.ts';
 import { Resources } from '../../../lib/kube/client.ts';
 import { Informer, type InformerOptions } from '../../../lib/kube/informer.ts';
@@ -473,8 +473,7 @@ describe('Informer against a scripted apiserver (nock)', () => {
     expect(lists).toBe(1);
   });
 
-  test('stop() leaves no timers behind (watchdog, resync, backoff)', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  test('after stop() no timer fires any more: no resync deliveries, no watchdog, no requests', async () => {
     api()
       .get(LIST)
       .query(isList)
@@ -484,20 +483,31 @@ describe('Informer against a scripted apiserver (nock)', () => {
       .get(LIST)
       .query(isWatch)
       .reply(200, () => new WatchFeed().stream);
-    const before = timers();
+    const setI = vi.spyOn(globalThis, 'setInterval');
+    const clearI = vi.spyOn(globalThis, 'clearInterval');
     inf = informer({
-      resyncPeriodMs: 50,
-      silenceTimeoutMs: 60_000,
-      backoff: { baseMs: 100, maxMs: 100, jitter: 0 },
+      resyncPeriodMs: 40,
+      silenceTimeoutMs: 120,
+      backoff: { baseMs: 50, maxMs: 50, jitter: 0 },
     });
+    let resyncs = 0;
+    inf.addHandlers({ update: (old, o) => old === o && resyncs++ });
     inf.start();
-    await inf.waitForSync(2_000);
-    await until(() => inf?.stats.watchesStarted === 2, 2_000, 'second watch');
-    expect(timers()).toBeGreaterThan(before); // resync interval + watchdog are live
-    await inf.stop();
+    await until(() => inf?.stats.watchesStarted === 2 && resyncs > 0, 2_000, 'second watch and a resync');
+    const stopped = inf;
+    await stopped.stop();
     inf = undefined;
-    await new Promise((r) => setTimeout(r, 20));
-    expect(timers()).toBeLessThanOrEqual(before);
+    const snapshot = { ...stopped.stats, resyncs };
+    // Longer than resync, watchdog and backoff periods together.
+    await new Promise((r) => setTimeout(r, 400));
+    expect({ ...stopped.stats, resyncs }).toEqual(snapshot);
+    expect(nock.pendingMocks()).toEqual([]);
+    // The resync interval itself is cleared (a live interval would keep the process from exiting).
+    const intervals = setI.mock.results.map((r) => r.value);
+    expect(intervals.length).toBeGreaterThan(0);
+    for (const h of intervals) expect(clearI.mock.calls.some(([c]) => c === h)).toBe(true);
+    setI.mockRestore();
+    clearI.mockRestore();
   });
 
   test('stop() while a watch is open closes it and the loop exits', async () => {
