@@ -24,9 +24,9 @@ import {
   type KubeObject,
   loadKubeConfig,
 } from '../lib/kube/index.ts';
+import { createRegistry } from '../lib/observe/metrics.ts';
 import { createLogger, startObserveServer } from './observe.ts';
-import type { RateLimitOptions } from './server/rrl.ts';
-import { type DnsServer, startDnsServer } from './server/server.ts';
+import { type DnsServer, type DnsServerOptions, startDnsServer } from './server/server.ts';
 import { ClusterSources, DNSZONE_RESOURCE } from './sources/cluster.ts';
 import { type Projection, project } from './sources/project.ts';
 import { builderErrorsFor, desiredStatus, statusUpToDate } from './sources/status.ts';
@@ -264,16 +264,16 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
   };
 }
 
-export interface KubernetesOptions {
+/**
+ * Server options pass straight through to startDnsServer (address, port, workers, maxUdpPayload,
+ * rateLimit, …), so a new server flag needs no change here.
+ */
+export interface KubernetesOptions extends Omit<DnsServerOptions, 'registry'> {
   /** Kubeconfig path; absent = $KUBECONFIG, in-cluster, then ~/.kube/config. */
   kubeconfig?: string;
   /** Or a loaded KubeConfig (tests). Wins over `kubeconfig`. */
   kubeConfig?: KubeConfig;
-  address?: string;
-  port?: number;
-  workers?: number | 'auto';
-  maxUdpPayload?: number;
-  rateLimit?: RateLimitOptions;
+  /** host:port for /metrics /healthz /readyz; off when absent. */
   observe?: string;
   logLevel?: string;
   debounceMs?: number;
@@ -293,28 +293,43 @@ export interface KubernetesProcess {
 /** The DNS process in Kubernetes mode; mirrors runStandalone in dns/main.ts. */
 export async function runKubernetes(o: KubernetesOptions): Promise<KubernetesProcess> {
   const log = createLogger({ name: 'portico-dns', level: o.logLevel ?? 'info' });
-  const kubeConfig = o.kubeConfig ?? loadKubeConfig(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {});
+  const {
+    kubeconfig,
+    kubeConfig: givenConfig,
+    observe,
+    logLevel: _logLevel,
+    debounceMs,
+    rediscoverMs,
+    writeStatus,
+    ...serverOpts
+  } = o;
+  // A bad kubeconfig is a configuration error: fail before opening any socket.
+  const kubeConfig = givenConfig ?? loadKubeConfig(kubeconfig ? { kubeconfig } : {});
   const server = await startDnsServer({
+    ...serverOpts,
     address: o.address ?? '127.0.0.1',
     port: o.port ?? 5353,
     workers: o.workers ?? 1,
-    ...(o.maxUdpPayload !== undefined ? { maxUdpPayload: o.maxUdpPayload } : {}),
-    ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    registry: createRegistry({ labels: { component: 'dns' } }),
   });
   const sources = startKubernetesSources({
     kubeConfig,
     server,
     logger: log,
-    ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
-    ...(o.rediscoverMs !== undefined ? { rediscoverMs: o.rediscoverMs } : {}),
-    ...(o.writeStatus !== undefined ? { writeStatus: o.writeStatus } : {}),
+    ...(debounceMs !== undefined ? { debounceMs } : {}),
+    ...(rediscoverMs !== undefined ? { rediscoverMs } : {}),
+    ...(writeStatus !== undefined ? { writeStatus } : {}),
   });
   const ready = () => sources.synced() && server.ready();
-  const obs = o.observe
+  const obs = observe
     ? await startObserveServer({
-        address: o.observe,
+        address: observe,
+        logger: log,
         registry: server.metrics.registry,
-        ready,
+        ready: () =>
+          ready()
+            ? { ready: true }
+            : { ready: false, reason: 'Kubernetes caches not synced yet (answering SERVFAIL)' },
         beforeScrape: () => server.collect(),
       })
     : undefined;
