@@ -117,7 +117,7 @@ function canonicalLabels(sel: Record<string, string> | undefined): string {
 function parseBase(req: ServiceRequest): BaseParams {
   const local = req.externalTrafficPolicy === 'Local';
   const list = Array.isArray(req.ports) ? req.ports : [];
-  const ports = list.map((p) => `${(p?.protocol ?? 'TCP').toUpperCase()}/${p?.port}`);
+  const ports = list.map((p) => `${String(p?.protocol ?? 'TCP').toUpperCase()}/${p?.port}`);
   if (ports.length > 1) ports.sort();
   return {
     key: serviceKey(req.namespace, req.name),
