@@ -254,7 +254,12 @@ async function ensurePart(
   if (await exists(path)) return { path, dir, key };
   await withLock(join(root, `${key}.${part}.lock`), log, async () => {
     if (await exists(path)) return; // someone else finished while we waited
-    const tmp = join(root, `.tmp-${key}-${part}-${randomBytes(4).toString('hex')}`);
+    // Temp folders of this part can only be left over from a builder that died: we hold the lock.
+    const prefix = `.tmp-${key}-${part}-`;
+    for (const f of await readdir(root)) {
+      if (f.startsWith(prefix)) await rm(join(root, f), { recursive: true, force: true });
+    }
+    const tmp = join(root, `${prefix}${randomBytes(4).toString('hex')}`);
     await mkdir(tmp, { recursive: true });
     try {
       await produce(tmp);

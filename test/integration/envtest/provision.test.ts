@@ -71,10 +71,14 @@ describe('provisioning', () => {
     const cache = await freshCache();
     const dead = spawnSync('true').pid; // exited (and reaped) by the time spawnSync returns
     await mkdir(cache, { recursive: true });
-    await writeFile(join(cache, `${await cacheKey()}.gateway-api.lock`), String(dead));
+    const key = await cacheKey();
+    await writeFile(join(cache, `${key}.gateway-api.lock`), String(dead));
+    // …and the half-finished temp folder that dead builder left behind.
+    await mkdir(join(cache, `.tmp-${key}-gateway-api-deadbeef`, 'partial'), { recursive: true });
     const r = await runProvision({ PORTICO_ENVTEST_CACHE: cache, KUBEBUILDER_ASSETS: assetsDir });
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`pid ${dead} is gone`);
+    expect((await readdir(cache)).sort()).toEqual([key]);
   });
 
   it('rejects a KUBEBUILDER_ASSETS folder without the binaries, naming what is missing', async () => {
