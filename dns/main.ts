@@ -23,6 +23,8 @@ export const usage = `usage: node dns/main.ts (--config FILE | --kubeconfig FILE
   --workers N|auto        serving threads (default 1)
   --max-udp-payload N     EDNS UDP payload cap (default 1232)
   --rate-limit N          responses per second per /24 (v4) or /56 (v6); off by default
+  --udp-io auto|native|node  UDP path: batched recvmmsg/sendmmsg addon (dns/native) or node:dgram
+                          (default auto: native when built)
   --metrics-address ADDR  serve /metrics /healthz /readyz, e.g. 127.0.0.1:9153 (off by default)
   --log-level LEVEL       pino level (default info)
   --help`;
@@ -37,6 +39,7 @@ export interface StandaloneOptions {
   /** host:port for /metrics /healthz /readyz (the --metrics-address flag); off when absent. */
   observe?: string;
   logLevel?: string;
+  udpIo?: 'auto' | 'native' | 'node';
   /** Debounce for file reloads. */
   reloadDebounceMs?: number;
 }
@@ -57,6 +60,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
     workers: o.workers ?? 1,
     ...(o.maxUdpPayload !== undefined ? { maxUdpPayload: o.maxUdpPayload } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.udpIo ? { udpIo: o.udpIo } : {}),
     registry: createRegistry({ labels: { component: 'dns' } }),
   });
   const table = new ZoneTable();
@@ -83,7 +87,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
       })
     : undefined;
   log.info(
-    { address: server.address, port: server.port, observe: obs?.port },
+    { address: server.address, port: server.port, udpIo: server.udpIo, observe: obs?.port },
     `serving DNS on ${server.address}:${server.port} (udp+tcp); try: dig @${server.address} -p ${server.port} <name>`,
   );
   return {
@@ -105,6 +109,11 @@ function parseWorkers(v: string | undefined): number | 'auto' | undefined {
   return n;
 }
 
+function parseUdpIo(v: string): 'auto' | 'native' | 'node' {
+  if (v === 'auto' || v === 'native' || v === 'node') return v;
+  throw new FlagError('--udp-io must be auto, native or node');
+}
+
 function intArg(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -122,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
     workers: { type: 'string' },
     'max-udp-payload': { type: 'string' },
     'rate-limit': { type: 'string' },
+    'udp-io': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -139,6 +149,7 @@ async function main(argv: string[]): Promise<void> {
     ...(rate ? { rateLimit: { responsesPerSecond: rate } } : {}),
     ...(values['metrics-address'] ? { observe: values['metrics-address'] } : {}),
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
+    ...(values['udp-io'] !== undefined ? { udpIo: parseUdpIo(values['udp-io']) } : {}),
   };
   if (values.config !== undefined && values.kubeconfig !== undefined)
     throw new FlagError('--config and --kubeconfig are exclusive: one binary, two modes');

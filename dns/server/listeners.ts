@@ -10,8 +10,15 @@
 import dgram from 'node:dgram';
 import net, { isIPv6 } from 'node:net';
 import { truncateResponse } from '../wire/truncate.ts';
-import { type AnswerInfo, type AnswerOptions, answer } from '../zone/answer.ts';
+import { type AnswerInfo, type AnswerOptions, answer, answerInto } from '../zone/answer.ts';
 import type { SnapshotSet } from '../zone/snapshot.ts';
+import {
+  type NativeUdpSocket,
+  nativeUdp,
+  nativeUdpLoadError,
+  openNativeUdp,
+  sockaddrToString,
+} from './native-udp.ts';
 import { RateLimiter, type RateLimitOptions } from './rrl.ts';
 import { QueryStats } from './stats.ts';
 
@@ -25,10 +32,17 @@ export interface ListenerOptions {
   rateLimit?: RateLimitOptions | undefined;
   reusePort: boolean;
   latencySampleEvery: number;
+  /**
+   * UDP I/O: 'native' = batched recvmmsg/sendmmsg (dns/native, must be built), 'node' = node:dgram,
+   * 'auto' = native when the addon loads. Default 'auto'.
+   */
+  udpIo?: 'auto' | 'native' | 'node';
 }
 
 export interface Listeners {
   port: number;
+  /** Which UDP path is serving. */
+  udpIo: 'native' | 'node';
   stats: QueryStats;
   /** Swap the served snapshots (null = not synced: SERVFAIL). */
   setSnapshots(set: SnapshotSet | null): void;
@@ -96,25 +110,73 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     return out;
   };
 
+  const addon = o.udpIo === 'node' ? null : nativeUdp();
+  if (o.udpIo === 'native' && !addon) {
+    throw new Error(`--udp-io native: the addon is not built (${nativeUdpLoadError()}); see dns/native`);
+  }
+
+  // Native path: a batch of datagrams per JS call; answers are written straight into the shared
+  // output buffer (answerInto), so a query allocates nothing.
+  const serveNative = (
+    msg: Uint8Array,
+    addr: Uint8Array,
+    addrOff: number,
+    out: Uint8Array,
+    outOff: number,
+  ) => {
+    const sampled = stats.shouldSample();
+    const t0 = sampled ? performance.now() : 0;
+    const n = answerInto(msg, set, udpOpts, info, out, outOff);
+    if (n === 0) {
+      stats.dropped++;
+      return 0;
+    }
+    stats.count(false, info.qtype, info.rcode);
+    if (info.truncated) stats.truncated++;
+    if (sampled) stats.sample((performance.now() - t0) / 1000);
+    if (limiter) {
+      const d = limiter.check(sockaddrToString(addr, addrOff), Date.now());
+      if (d !== 'send') {
+        stats.rateLimited++;
+        if (d === 'drop') return 0;
+        const t = truncateResponse(out.subarray(outOff, outOff + n));
+        if (t === null) return 0;
+        out.set(t, outOff);
+        return t.length;
+      }
+    }
+    return n;
+  };
+
   // UDP and TCP must share a port number; with port 0 retry until both binds succeed.
   let udp: dgram.Socket | undefined;
+  let native: NativeUdpSocket | undefined;
   const tcpServer = net.createServer({ noDelay: true, pauseOnConnect: false });
   for (let attempt = 0; ; attempt++) {
-    udp = await bindUdp(type, o.address, o.port, o.reusePort);
-    const port = udp.address().port;
+    let port: number;
+    if (addon) {
+      native = openNativeUdp(addon, o.address, o.port, o.reusePort, serveNative);
+      port = native.port;
+    } else {
+      udp = await bindUdp(type, o.address, o.port, o.reusePort);
+      port = udp.address().port;
+    }
     try {
       await listenTcp(tcpServer, o.address, port, o.reusePort);
       break;
     } catch (err) {
-      udp.close();
+      udp?.close();
+      native?.close();
+      udp = undefined;
+      native = undefined;
       if (o.port !== 0 || attempt >= 20) throw err;
     }
   }
-  const udpSock = udp;
-  const port = udpSock.address().port;
+  const port = native ? native.port : udp!.address().port;
   tcpServer.maxConnections = o.tcpMaxConnections;
 
-  udpSock.on('message', (msg, rinfo) => {
+  const udpSock = udp;
+  udpSock?.on('message', (msg, rinfo) => {
     let out = handle(msg, false);
     if (out === null) return;
     if (limiter) {
@@ -129,7 +191,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     udpSock.send(out, rinfo.port, rinfo.address);
   });
   // A send to an unreachable client must not kill the process.
-  udpSock.on('error', () => {});
+  udpSock?.on('error', () => {});
 
   const conns = new Set<net.Socket>();
   tcpServer.on('connection', (sock) => {
@@ -166,6 +228,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
 
   return {
     port,
+    udpIo: native ? 'native' : 'node',
     stats,
     setSnapshots(s) {
       set = s;
@@ -174,7 +237,8 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of conns) c.destroy();
-        udpSock.close();
+        udpSock?.close();
+        native?.close();
         tcpServer.close(() => resolve());
       }),
   };

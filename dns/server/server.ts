@@ -41,11 +41,15 @@ export interface DnsServerOptions {
   registry?: Registry;
   /** How often threads fold their counters into the metrics. Default 1 000 ms. */
   statsIntervalMs?: number;
+  /** UDP I/O path: 'auto' (batched native when built, else node:dgram), 'native' or 'node'. */
+  udpIo?: 'auto' | 'native' | 'node';
 }
 
 export interface DnsServer {
   readonly address: string;
   readonly port: number;
+  /** The UDP path serving: 'native' (recvmmsg/sendmmsg) or 'node' (node:dgram). */
+  readonly udpIo: 'native' | 'node';
   readonly metrics: DnsMetrics;
   /** Serve new snapshots. `inputs` are what built `set`; worker threads rebuild from them. */
   update(u: { set: SnapshotSet; inputs: ZoneInput[] }): void;
@@ -72,6 +76,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     rateLimit: opts.rateLimit,
     reusePort: workers > 1,
     latencySampleEvery: opts.latencySampleEvery ?? 16,
+    udpIo: opts.udpIo ?? 'auto',
   };
   const metrics = new DnsMetrics(opts.registry, listenerOpts.latencySampleEvery);
   let synced = false;
@@ -85,6 +90,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     return {
       address: listenerOpts.address,
       port: l.port,
+      udpIo: l.udpIo,
       metrics,
       update({ set }) {
         l.setSnapshots(set);
@@ -106,23 +112,32 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
   const handles: WorkerHandle[] = [];
   const waiters = new Map<string, (s: StatsSnapshot) => void>();
   const spawn = (i: number, port: number) =>
-    new Promise<{ handle: WorkerHandle; port: number }>((resolve, reject) => {
+    new Promise<{ handle: WorkerHandle; port: number; udpIo: 'native' | 'node' }>((resolve, reject) => {
       const worker = new Worker(new URL('./worker.ts', import.meta.url), {
         workerData: { options: { ...listenerOpts, port }, statsIntervalMs: opts.statsIntervalMs ?? 1000 },
       });
       const handle = { worker, id: `worker-${i}` };
-      worker.on('message', (m: { type: string; port?: number; stats?: StatsSnapshot; error?: string }) => {
-        if (m.type === 'listening') resolve({ handle, port: m.port! });
-        else if (m.type === 'error') reject(new Error(m.error));
-        else if (m.type === 'stats' && m.stats) {
-          metrics.apply(handle.id, m.stats);
-          const w = waiters.get(handle.id);
-          if (w) {
-            waiters.delete(handle.id);
-            w(m.stats);
+      worker.on(
+        'message',
+        (m: {
+          type: string;
+          port?: number;
+          udpIo?: 'native' | 'node';
+          stats?: StatsSnapshot;
+          error?: string;
+        }) => {
+          if (m.type === 'listening') resolve({ handle, port: m.port!, udpIo: m.udpIo ?? 'node' });
+          else if (m.type === 'error') reject(new Error(m.error));
+          else if (m.type === 'stats' && m.stats) {
+            metrics.apply(handle.id, m.stats);
+            const w = waiters.get(handle.id);
+            if (w) {
+              waiters.delete(handle.id);
+              w(m.stats);
+            }
           }
-        }
-      });
+        },
+      );
       worker.once('error', reject);
     });
   const first = await spawn(0, listenerOpts.port);
@@ -141,6 +156,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
   return {
     address: listenerOpts.address,
     port: first.port,
+    udpIo: first.udpIo,
     metrics,
     update({ set, inputs }) {
       lastInputs = inputs;

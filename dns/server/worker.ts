@@ -17,7 +17,7 @@ try {
     if (m.type === 'zones' && m.inputs) l.setSnapshots(buildSnapshotSet(m.inputs).set);
     else if (m.type === 'drain') post();
   });
-  port.postMessage({ type: 'listening', port: l.port });
+  port.postMessage({ type: 'listening', port: l.port, udpIo: l.udpIo });
 } catch (err) {
   port.postMessage({ type: 'error', error: (err as Error).message });
 }

@@ -47,13 +47,38 @@ export const defaultAnswerOptions: AnswerOptions = { tcp: false, maxUdpPayload: 
 const q: ParsedQuery = newParsedQuery();
 const EMPTY = Buffer.alloc(0);
 
+// Where the response goes: a fresh Buffer (answer) or a caller's buffer at an offset (answerInto,
+// used by the batched native UDP path so a query allocates nothing at all).
+const EMPTY_OUT = new Uint8Array(0);
+let into: Uint8Array | null = null;
+let intoOffset = 0;
+let written = 0;
+
+let tOut: Uint8Array = EMPTY_OUT;
+let tBase = 0;
+
+/** Point tOut/tBase at room for `size` bytes (module state, not an object: nothing per query). */
+function target(size: number): void {
+  written = size;
+  if (into !== null) {
+    tOut = into;
+    tBase = intoOffset;
+  } else {
+    tOut = Buffer.allocUnsafe(size);
+    tBase = 0;
+  }
+}
+
 function headerOnly(msg: Uint8Array, rcode: number, info: AnswerInfo | undefined): Uint8Array {
   // FORMERR / NOTIMP before the question could be trusted: echo ID, opcode and RD; no sections.
-  const out = Buffer.alloc(HEADER_SIZE);
-  out[0] = msg[0]!;
-  out[1] = msg[1]!;
-  out[2] = 0x80 | (msg[2]! & 0x79); // QR, opcode, RD
-  out[3] = rcode;
+  target(HEADER_SIZE);
+  const out = tOut;
+  const base = tBase;
+  out.fill(0, base, base + HEADER_SIZE);
+  out[base] = msg[0]!;
+  out[base + 1] = msg[1]!;
+  out[base + 2] = 0x80 | (msg[2]! & 0x79); // QR, opcode, RD
+  out[base + 3] = rcode;
   if (info) {
     info.rcode = rcode;
     info.truncated = false;
@@ -92,23 +117,25 @@ function respond(
     ns = 0;
     ar = 0;
   }
-  const out = Buffer.allocUnsafe(size);
+  target(size);
+  const out = tOut;
+  const base = tBase;
   const f = Flag.QR | tc | (q.flags & (Flag.RD | Flag.CD)) | flags;
-  out[0] = msg[0]!;
-  out[1] = msg[1]!;
-  out[2] = f >> 8;
-  out[3] = f & 0xff;
-  out[4] = 0;
-  out[5] = 1;
-  out[6] = an >> 8;
-  out[7] = an & 0xff;
-  out[8] = ns >> 8;
-  out[9] = ns & 0xff;
+  out[base] = msg[0]!;
+  out[base + 1] = msg[1]!;
+  out[base + 2] = f >> 8;
+  out[base + 3] = f & 0xff;
+  out[base + 4] = 0;
+  out[base + 5] = 1;
+  out[base + 6] = an >> 8;
+  out[base + 7] = an & 0xff;
+  out[base + 8] = ns >> 8;
+  out[base + 9] = ns & 0xff;
   const arc = ar + (q.edns ? 1 : 0);
-  out[10] = arc >> 8;
-  out[11] = arc & 0xff;
-  for (let i = HEADER_SIZE; i < qEnd; i++) out[i] = msg[i]!;
-  let o = qEnd;
+  out[base + 10] = arc >> 8;
+  out[base + 11] = arc & 0xff;
+  for (let i = HEADER_SIZE; i < qEnd; i++) out[base + i] = msg[i]!;
+  let o = base + qEnd;
   if (tc === 0 && body.length > 0) {
     body.copy(out, o);
     o += body.length;
@@ -171,6 +198,27 @@ function findNode(msg: Uint8Array, zone: ZoneSnapshot, i: number): ZoneNode | un
     n = n.next;
   }
   return undefined;
+}
+
+/**
+ * Like answer(), but writes the response into `out` at `offset` (which must have room for 65,535
+ * bytes) and returns its length; 0 = send nothing. Allocates nothing.
+ */
+export function answerInto(
+  msg: Uint8Array,
+  set: SnapshotSet | null,
+  opts: AnswerOptions,
+  info: AnswerInfo | undefined,
+  out: Uint8Array,
+  offset: number,
+): number {
+  into = out;
+  intoOffset = offset;
+  try {
+    return answer(msg, set, opts, info) === null ? 0 : written;
+  } finally {
+    into = null;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // DNS benchmark: Portico vs Knot DNS vs CoreDNS (`file` plugin), same zone, same queries, same run.
 //
-//   npm run bench -- dns [--json] [--duration S] [--runs N] [--qps N] [--skip-peers]
+//   npm run bench -- dns [--json] [--duration S] [--runs N] [--qps N] [--udp-io native|node] [--skip-peers]
 //
 // Zone: 1,000 names with A records. Queries: 90% A on existing names, 5% AAAA on those names
 // (NODATA + SOA), 5% names that do not exist (NXDOMAIN + SOA). dnsperf (EDNS on) is pinned to CPU 0,
@@ -45,15 +45,18 @@ interface Args {
   skipPeers: boolean;
   /** Offered load (dnsperf -Q); 0 = as fast as dnsperf can. */
   qps: number;
+  /** Portico's UDP path: 'native' (batched recvmmsg/sendmmsg, built if missing) or 'node' (node:dgram). */
+  udpIo: 'native' | 'node';
 }
 
 function parseArgs(args: string[]): Args {
-  const a: Args = { duration: 10, runs: 3, skipPeers: false, qps: DEFAULT_QPS };
+  const a: Args = { duration: 10, runs: 3, skipPeers: false, qps: DEFAULT_QPS, udpIo: 'native' };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--duration') a.duration = Number(args[++i]);
     else if (args[i] === '--runs') a.runs = Number(args[++i]);
     else if (args[i] === '--skip-peers') a.skipPeers = true;
     else if (args[i] === '--qps') a.qps = Number(args[++i]);
+    else if (args[i] === '--udp-io') a.udpIo = args[++i] === 'node' ? 'node' : 'native';
   }
   if (!(a.duration > 0) || !(a.runs >= 1)) throw new Error('--duration and --runs must be positive');
   return a;
@@ -303,6 +306,15 @@ function ensureCoreDns(): string {
   return bin;
 }
 
+/** Build dns/native (the batched UDP addon) if it is not built yet. */
+function ensureNativeUdp(): void {
+  if (existsSync(join(repo, 'dns', 'native', 'build', 'Release', 'portico_udp.node'))) return;
+  const gyp = join(repo, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  execFileSync(process.execPath, [gyp, 'rebuild', '--directory', join(repo, 'dns', 'native')], {
+    stdio: 'inherit',
+  });
+}
+
 function knotConfig(dir: string, port: number, zonefile: string): string {
   const conf = join(dir, 'knot.conf');
   mkdirSync(join(dir, 'knot-run'), { recursive: true });
@@ -340,6 +352,7 @@ const bench: Bench = async (argv) => {
   try {
     const { yaml, zonefile, queries } = writeInputs(dir);
     const ports = { portico: await freePort(), knot: await freePort(), coredns: await freePort() };
+    if (args.udpIo === 'native') ensureNativeUdp();
     const servers: Server[] = [];
     servers.push(
       await startServer(
@@ -353,6 +366,8 @@ const bench: Bench = async (argv) => {
           String(ports.portico),
           '--workers',
           '1',
+          '--udp-io',
+          args.udpIo,
           '--log-level',
           'warn',
         ],
@@ -404,6 +419,7 @@ const bench: Bench = async (argv) => {
       coredns_qps: round(med('coredns', 'qps'), 0),
       peers_lost: args.skipPeers ? null : sum('knot') + sum('coredns'),
       offered_qps: args.qps === 0 ? 'max' : args.qps,
+      portico_udp_io: args.udpIo,
       runs: args.runs,
       duration_s: args.duration,
     };

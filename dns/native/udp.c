@@ -1,0 +1,323 @@
+// Batched UDP I/O for the DNS server (Linux): recvmmsg/sendmmsg on a non-blocking socket polled by
+// the Node event loop. One JS call per batch of up to BATCH datagrams instead of one per datagram,
+// and no per-datagram buffer allocation: queries land in a shared input ArrayBuffer, JS writes
+// answers into a shared output ArrayBuffer, this file sends them all with one syscall.
+// The answer policy stays in TypeScript (dns/zone/answer.ts); this is only the socket shell.
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define BATCH 64
+#define IN_SLOT 4096
+#define OUT_SLOT 65536
+#define ADDR_SLOT 28
+#define MAX_ROUNDS 16
+
+typedef struct {
+  int fd;
+  uv_poll_t *poll; // separately allocated with slack: headers and runtime libuv may differ in size
+  napi_env env;
+  napi_ref cb;
+  napi_ref bufs[5];
+  napi_async_context actx;
+  uint8_t *in;
+  int32_t *in_len;
+  uint8_t *out;
+  int32_t *out_len;
+  uint8_t *addr;
+  double *counters; // [0] send errors (EAGAIN etc.), [1] truncated inputs
+  struct mmsghdr rmsg[BATCH];
+  struct iovec riov[BATCH];
+  struct sockaddr_in6 raddr[BATCH];
+  struct mmsghdr smsg[BATCH];
+  struct iovec siov[BATCH];
+  int closed;
+  napi_async_cleanup_hook_handle hook;
+} udp_t;
+
+#define CHECK(call)                                                                  \
+  do {                                                                               \
+    if ((call) != napi_ok) {                                                         \
+      napi_throw_error(env, NULL, "portico_udp: " #call " failed");                  \
+      return NULL;                                                                   \
+    }                                                                                \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+// open(address: string, port: number, reusePort: boolean, rcvbuf: number) -> [fd, boundPort]
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char host[64];
+  size_t hl = 0;
+  int32_t port = 0, rcvbuf = 0;
+  bool reuse = false;
+  CHECK(napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hl));
+  CHECK(napi_get_value_int32(env, argv[1], &port));
+  CHECK(napi_get_value_bool(env, argv[2], &reuse));
+  CHECK(napi_get_value_int32(env, argv[3], &rcvbuf));
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  memset(&ss, 0, sizeof ss);
+  int family;
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    family = AF_INET;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    sl = sizeof *a4;
+  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    family = AF_INET6;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    sl = sizeof *a6;
+  } else {
+    napi_throw_error(env, NULL, "portico_udp: address must be a literal IPv4 or IPv6 address");
+    return NULL;
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket");
+  int one = 1;
+  if (reuse && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)) {
+    close(fd);
+    return throw_errno(env, "setsockopt SO_REUSEPORT");
+  }
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); // best effort
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return throw_errno(env, "bind");
+  }
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+    close(fd);
+    return throw_errno(env, "getsockname");
+  }
+  int bound = family == AF_INET ? ntohs(a4->sin_port) : ntohs(a6->sin6_port);
+  napi_value res, v;
+  CHECK(napi_create_array_with_length(env, 2, &res));
+  CHECK(napi_create_int32(env, fd, &v));
+  CHECK(napi_set_element(env, res, 0, v));
+  CHECK(napi_create_int32(env, bound, &v));
+  CHECK(napi_set_element(env, res, 1, v));
+  return res;
+}
+
+static void on_close(uv_handle_t *h) {
+  udp_t *u = (udp_t *)h->data;
+  // Tells Node the environment may finish tearing down (worker threads: the loop must be empty).
+  napi_remove_async_cleanup_hook(u->hook);
+  close(u->fd);
+  free(u->poll);
+  free(u);
+}
+
+// The environment is going away (process exit, worker.terminate()) while the socket is open.
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  udp_t *u = (udp_t *)arg;
+  if (u->closed) return; // stop() already started closing; on_close removes the hook
+  u->closed = 1;
+  uv_poll_stop(u->poll);
+  uv_close((uv_handle_t *)u->poll, on_close);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  udp_t *u = (udp_t *)h->data;
+  if (u->closed || status < 0) return;
+  napi_env env = u->env;
+  for (int round = 0; round < MAX_ROUNDS; round++) {
+    for (int i = 0; i < BATCH; i++) {
+      u->riov[i].iov_base = u->in + (size_t)i * IN_SLOT;
+      u->riov[i].iov_len = IN_SLOT;
+      memset(&u->rmsg[i].msg_hdr, 0, sizeof u->rmsg[i].msg_hdr);
+      u->rmsg[i].msg_hdr.msg_name = &u->raddr[i];
+      u->rmsg[i].msg_hdr.msg_namelen = sizeof u->raddr[i];
+      u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
+      u->rmsg[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(u->fd, u->rmsg, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) break;
+    for (int i = 0; i < n; i++) {
+      int trunc = (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      u->in_len[i] = trunc ? -1 : (int32_t)u->rmsg[i].msg_len;
+      if (trunc) u->counters[1]++;
+      u->out_len[i] = 0;
+      memset(u->addr + (size_t)i * ADDR_SLOT, 0, ADDR_SLOT);
+      memcpy(u->addr + (size_t)i * ADDR_SLOT, &u->raddr[i],
+             u->rmsg[i].msg_hdr.msg_namelen < ADDR_SLOT ? u->rmsg[i].msg_hdr.msg_namelen : ADDR_SLOT);
+    }
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value cb, recv, argv[1], result;
+    napi_get_reference_value(env, u->cb, &cb);
+    napi_get_global(env, &recv);
+    napi_create_int32(env, n, &argv[0]);
+    napi_status st = napi_make_callback(env, u->actx, recv, cb, 1, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+    napi_close_handle_scope(env, scope);
+    if (u->closed) return;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      int32_t len = u->out_len[i];
+      if (len <= 0 || len > OUT_SLOT) continue;
+      u->siov[m].iov_base = u->out + (size_t)i * OUT_SLOT;
+      u->siov[m].iov_len = (size_t)len;
+      memset(&u->smsg[m].msg_hdr, 0, sizeof u->smsg[m].msg_hdr);
+      u->smsg[m].msg_hdr.msg_name = &u->raddr[i];
+      u->smsg[m].msg_hdr.msg_namelen = u->rmsg[i].msg_hdr.msg_namelen;
+      u->smsg[m].msg_hdr.msg_iov = &u->siov[m];
+      u->smsg[m].msg_hdr.msg_iovlen = 1;
+      m++;
+    }
+    int sent = 0;
+    while (sent < m) {
+      int r = sendmmsg(u->fd, u->smsg + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+      if (r > 0) {
+        sent += r;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      // EAGAIN (send buffer full) or a per-destination error: skip one datagram and go on, as a
+      // UDP server must (the client retries).
+      u->counters[0]++;
+      sent++;
+    }
+    if (n < BATCH) break;
+  }
+}
+
+static int typed_ptr(napi_env env, napi_value v, void **data, size_t *bytes) {
+  bool is_ab = false;
+  napi_is_arraybuffer(env, v, &is_ab);
+  if (is_ab) return napi_get_arraybuffer_info(env, v, data, bytes) == napi_ok ? 0 : -1;
+  napi_typedarray_type t;
+  size_t len, off;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &t, &len, data, &ab, &off) != napi_ok) return -1;
+  size_t el = (t == napi_int32_array || t == napi_uint32_array || t == napi_float32_array) ? 4
+              : (t == napi_float64_array)                                                  ? 8
+                                                                                           : 1;
+  *bytes = len * el;
+  return 0;
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {}
+
+// start(fd, in, inLen, out, outLen, addr, counters, cb) -> external handle
+static napi_value udp_start(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  udp_t *u = calloc(1, sizeof *u);
+  if (!u) return throw_errno(env, "calloc");
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  u->fd = fd;
+  u->env = env;
+  void *p[6];
+  size_t sz[6];
+  for (int i = 0; i < 6; i++) {
+    if (typed_ptr(env, argv[1 + i], &p[i], &sz[i]) != 0) {
+      free(u);
+      napi_throw_type_error(env, NULL, "portico_udp: expected typed arrays");
+      return NULL;
+    }
+  }
+  if (sz[0] < BATCH * IN_SLOT || sz[1] < BATCH * 4 || sz[2] < (size_t)BATCH * OUT_SLOT || sz[3] < BATCH * 4 ||
+      sz[4] < BATCH * ADDR_SLOT || sz[5] < 16) {
+    free(u);
+    napi_throw_range_error(env, NULL, "portico_udp: shared buffers too small");
+    return NULL;
+  }
+  u->in = p[0];
+  u->in_len = p[1];
+  u->out = p[2];
+  u->out_len = p[3];
+  u->addr = p[4];
+  u->counters = p[5];
+  for (int i = 0; i < 5; i++) CHECK(napi_create_reference(env, argv[1 + i], 1, &u->bufs[i]));
+  CHECK(napi_create_reference(env, argv[7], 1, &u->cb));
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "portico.dns.udp", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &u->actx));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  u->poll = calloc(1, sizeof(uv_poll_t) + 512);
+  if (!u->poll) return throw_errno(env, "calloc");
+  int rc = uv_poll_init(loop, u->poll, fd);
+  if (rc == 0) {
+    u->poll->data = u;
+    rc = uv_poll_start(u->poll, UV_READABLE, on_poll);
+  }
+  if (rc != 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "portico_udp: uv_poll: %s", uv_strerror(rc));
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  CHECK(napi_add_async_cleanup_hook(env, on_env_teardown, u, &u->hook));
+  napi_value ext;
+  CHECK(napi_create_external(env, u, finalize_handle, NULL, &ext));
+  return ext;
+}
+
+// stop(handle): stop polling, release references, close the socket.
+static napi_value udp_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  udp_t *u;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&u));
+  if (u->closed) return NULL;
+  u->closed = 1;
+  uv_poll_stop(u->poll);
+  for (int i = 0; i < 5; i++) napi_delete_reference(env, u->bufs[i]);
+  napi_delete_reference(env, u->cb);
+  napi_async_destroy(env, u->actx);
+  uv_close((uv_handle_t *)u->poll, on_close);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
+      {"start", NULL, udp_start, NULL, NULL, NULL, napi_default, NULL},
+      {"stop", NULL, udp_stop, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 3, props);
+  napi_value v;
+  napi_create_int32(env, BATCH, &v);
+  napi_set_named_property(env, exports, "BATCH", v);
+  napi_create_int32(env, IN_SLOT, &v);
+  napi_set_named_property(env, exports, "IN_SLOT", v);
+  napi_create_int32(env, OUT_SLOT, &v);
+  napi_set_named_property(env, exports, "OUT_SLOT", v);
+  napi_create_int32(env, ADDR_SLOT, &v);
+  napi_set_named_property(env, exports, "ADDR_SLOT", v);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

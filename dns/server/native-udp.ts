@@ -1,0 +1,110 @@
+// Batched UDP via dns/native (recvmmsg/sendmmsg). Optional: when the addon is not built, or the
+// platform is not Linux, the listeners fall back to node:dgram. See docs/decisions/045-batched-udp.md.
+
+import { createRequire } from 'node:module';
+
+interface Addon {
+  open(address: string, port: number, reusePort: boolean, rcvbuf: number): [number, number];
+  start(
+    fd: number,
+    input: Uint8Array,
+    inLen: Int32Array,
+    output: Uint8Array,
+    outLen: Int32Array,
+    addr: Uint8Array,
+    counters: Float64Array,
+    onBatch: (n: number) => void,
+  ): object;
+  stop(handle: object): void;
+  BATCH: number;
+  IN_SLOT: number;
+  OUT_SLOT: number;
+  ADDR_SLOT: number;
+}
+
+let addon: Addon | null | undefined;
+let loadError: string | undefined;
+
+export function nativeUdp(): Addon | null {
+  if (addon !== undefined) return addon;
+  try {
+    addon = createRequire(import.meta.url)('../native/build/Release/portico_udp.node') as Addon;
+  } catch (err) {
+    addon = null;
+    loadError = (err as Error).message;
+  }
+  return addon;
+}
+
+export function nativeUdpLoadError(): string | undefined {
+  return loadError;
+}
+
+export interface NativeUdpSocket {
+  port: number;
+  /** [0] datagrams that could not be sent, [1] queries too large for a receive slot. */
+  counters: Float64Array;
+  close(): void;
+}
+
+/**
+ * Bind and serve: `onQuery(msg, i, out, outOffset)` answers the i-th datagram of a batch by writing
+ * into `out` at `outOffset` and returns the response length (0 = nothing to send).
+ */
+export function openNativeUdp(
+  a: Addon,
+  address: string,
+  port: number,
+  reusePort: boolean,
+  onQuery: (
+    msg: Uint8Array,
+    addr: Uint8Array,
+    addrOffset: number,
+    out: Uint8Array,
+    outOffset: number,
+  ) => number,
+): NativeUdpSocket {
+  const [fd, bound] = a.open(address, port, reusePort, 4 * 1024 * 1024);
+  const input = new Uint8Array(a.BATCH * a.IN_SLOT);
+  const inLen = new Int32Array(a.BATCH);
+  const output = new Uint8Array(a.BATCH * a.OUT_SLOT);
+  const outLen = new Int32Array(a.BATCH);
+  const addr = new Uint8Array(a.BATCH * a.ADDR_SLOT);
+  const counters = new Float64Array(2);
+  // Views of (slot, length) are cached: queries come in a handful of lengths, so after warm-up a
+  // batch allocates nothing.
+  const CACHED_LEN = 512;
+  const views: Array<Uint8Array | undefined> = new Array(a.BATCH * CACHED_LEN);
+  const view = (i: number, len: number): Uint8Array => {
+    const start = i * a.IN_SLOT;
+    if (len >= CACHED_LEN) return input.subarray(start, start + len);
+    const k = i * CACHED_LEN + len;
+    let v = views[k];
+    if (v === undefined) {
+      v = input.subarray(start, start + len);
+      views[k] = v;
+    }
+    return v;
+  };
+  const handle = a.start(fd, input, inLen, output, outLen, addr, counters, (n) => {
+    for (let i = 0; i < n; i++) {
+      const len = inLen[i]!;
+      outLen[i] = len < 0 ? 0 : onQuery(view(i, len), addr, i * a.ADDR_SLOT, output, i * a.OUT_SLOT);
+    }
+  });
+  return {
+    port: bound,
+    counters,
+    close: () => a.stop(handle),
+  };
+}
+
+/** Format the sockaddr a batch slot holds (for rate limiting keys and logs; slow path). */
+export function sockaddrToString(addr: Uint8Array, off: number): string {
+  const family = addr[off]! | (addr[off + 1]! << 8); // host byte order (little-endian on Linux x86/arm)
+  if (family === 2) return `${addr[off + 4]}.${addr[off + 5]}.${addr[off + 6]}.${addr[off + 7]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++)
+    groups.push(((addr[off + 8 + i * 2]! << 8) | addr[off + 9 + i * 2]!).toString(16));
+  return groups.join(':');
+}
