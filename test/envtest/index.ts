@@ -22,8 +22,7 @@ import { kubeconfigYaml, writeServiceAccountKubeconfig } from './serviceaccount.
 
 /**
  * A real etcd + kube-apiserver for tests: TypeScript's answer to controller-runtime's envtest.
- * Contract: /tmp/helper-brief.md ("Shared contracts"); usage: test/envtest/README in the ADR
- * docs/decisions/001-envtest-from-go-modules.md.
+ * Usage: test/envtest/README.md. Why it is built this way: docs/decisions/001-envtest-from-go-modules.md.
  */
 
 export interface ControlPlane {
