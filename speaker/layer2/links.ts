@@ -1,5 +1,6 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { type LinkMonitor, openLinkMonitor } from '../native/index.ts';
 import { type Link, linksFromIpJson } from './interfaces.ts';
 
 const execFileAsync = promisify(execFile);
@@ -16,16 +17,19 @@ export interface LinkWatcherOptions {
   onError?: (err: Error) => void;
   /** Collapse bursts of netlink events, ms. */
   debounceMs?: number;
-  /** Rescan even without events (the safety net if `ip monitor` dies), ms. */
+  /** Rescan even without events (a safety net), ms. */
   periodMs?: number;
+  /** Injected for tests; default: the addon's netlink monitor. */
+  monitor?: typeof openLinkMonitor;
 }
 
 /**
- * Rescan hook: runs `ip monitor link address` and rescans shortly after any event (a link going
- * down must make the node ineligible within a beat or two), plus a periodic rescan.
+ * Rescan hook: a netlink subscription (link + address groups, in the addon: no child process to
+ * orphan) triggers a rescan shortly after any change — a link going down must make the node
+ * ineligible within a beat or two — plus a periodic rescan.
  */
 export class LinkWatcher {
-  private monitor: ChildProcess | undefined;
+  private monitor: LinkMonitor | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private periodic: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -34,29 +38,16 @@ export class LinkWatcher {
   private readonly opts: Required<LinkWatcherOptions>;
 
   constructor(opts: LinkWatcherOptions) {
-    this.opts = { debounceMs: 50, periodMs: 30_000, onError: () => {}, ...opts };
+    this.opts = { debounceMs: 20, periodMs: 30_000, onError: () => {}, monitor: openLinkMonitor, ...opts };
   }
 
   async start(): Promise<Link[]> {
-    this.spawnMonitor();
+    this.monitor = this.opts.monitor(() => this.schedule());
     this.periodic = setInterval(() => void this.rescan(), this.opts.periodMs);
     this.periodic.unref();
     const links = await readLinks();
     this.opts.onLinks(links);
     return links;
-  }
-
-  private spawnMonitor(): void {
-    if (this.stopped) return;
-    const child = spawn('ip', ['monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.monitor = child;
-    child.stdout!.on('data', () => this.schedule());
-    child.on('error', (err) => this.opts.onError(err));
-    child.on('exit', () => {
-      if (this.stopped) return;
-      // Restart after a pause; the periodic rescan covers the gap.
-      setTimeout(() => this.spawnMonitor(), 1000).unref();
-    });
   }
 
   private schedule(): void {
@@ -92,6 +83,6 @@ export class LinkWatcher {
     this.stopped = true;
     if (this.debounce) clearTimeout(this.debounce);
     if (this.periodic) clearInterval(this.periodic);
-    this.monitor?.kill();
+    this.monitor?.close();
   }
 }

@@ -41,9 +41,15 @@ export interface Icmp6Socket {
 /** `source` is the sender's address (text, no zone); `hopLimit` the received hop limit or -1. */
 export type Icmp6Handler = (message: Buffer, source: string, hopLimit: number) => void;
 
+/** A netlink subscription to link and address changes; see openLinkMonitor. */
+export interface LinkMonitor {
+  close(): void;
+}
+
 interface Addon {
   open(ifname: string, ethertype: number, onFrame: (frame: Buffer) => void): PacketSocket;
   openIcmp6(ifname: string, types: number[], onMessage: Icmp6Handler): Icmp6Socket;
+  openLinkMonitor(onChange: () => void): LinkMonitor;
 }
 
 export const BUILD_COMMAND = 'npx node-gyp rebuild --directory speaker/native';
@@ -79,8 +85,12 @@ export function loadPacketAddon(paths?: string[]): Addon {
   }
   try {
     const mod = require(path) as Addon;
-    if (typeof mod.open !== 'function' || typeof mod.openIcmp6 !== 'function') {
-      throw new Error('it lacks open()/openIcmp6(): an old build');
+    if (
+      typeof mod.open !== 'function' ||
+      typeof mod.openIcmp6 !== 'function' ||
+      typeof mod.openLinkMonitor !== 'function'
+    ) {
+      throw new Error('it lacks open()/openIcmp6()/openLinkMonitor(): an old build');
     }
     if (!paths) cached = mod;
     return mod;
@@ -109,4 +119,12 @@ export function openPacketSocket(
 /** Opens an ICMPv6 raw socket on `ifname` receiving only `types` (e.g. [135] for NS). Needs CAP_NET_RAW. */
 export function openIcmp6Socket(ifname: string, types: number[], onMessage: Icmp6Handler): Icmp6Socket {
   return loadPacketAddon().openIcmp6(ifname, types, onMessage);
+}
+
+/**
+ * Calls `onChange` (no arguments) after each burst of link or address changes in this network
+ * namespace (NETLINK_ROUTE, groups link + IPv4/IPv6 address). No privileges needed.
+ */
+export function openLinkMonitor(onChange: () => void): LinkMonitor {
+  return loadPacketAddon().openLinkMonitor(onChange);
 }

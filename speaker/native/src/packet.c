@@ -10,6 +10,9 @@
 //   hop limit 255 for unicast and multicast (NDP receivers drop anything else), the received hop
 //   limit reported (IPV6_RECVHOPLIMIT) so the caller can enforce RFC 4861 7.1.1, and multicast
 //   group membership (IPV6_ADD_MEMBERSHIP). The kernel computes the ICMPv6 checksum.
+// openLinkMonitor(onChange()) -> { close() }
+//   A NETLINK_ROUTE socket on the link and IPv4/IPv6 address groups: calls back (no arguments)
+//   after each burst of changes, so the speaker rescans its links without a child process.
 //   (raw-socket 1.8 would do some of this, but its nan 2.19 does not compile for Node 24 and a
 //   Node 20 build cannot load there.)
 //
@@ -25,6 +28,8 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <node_api.h>
@@ -48,7 +53,7 @@
 #define MAX_FRAMES_PER_WAKEUP 64
 #define FRAME_BUFFER 65536
 
-enum sock_kind { KIND_PACKET, KIND_ICMP6 };
+enum sock_kind { KIND_PACKET, KIND_ICMP6, KIND_NETLINK };
 
 typedef struct {
   enum sock_kind kind;
@@ -107,6 +112,34 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     // A poll error on a packet socket (e.g. the interface vanished). Stop polling; the JS side
     // learns about it from send() failing or a rescan.
     uv_poll_stop(&s->poll);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  if (s->kind == KIND_NETLINK) {
+    // Link/address notifications: the content does not matter (the caller rescans), only that
+    // something changed. Drain everything, then call back once. ENOBUFS (we fell behind) is a
+    // change too.
+    int changed = 0;
+    for (int i = 0; i < 1024; i++) {
+      ssize_t n = recv(s->fd, s->buffer, sizeof s->buffer, MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == ENOBUFS) {
+        changed = 1;
+        continue;
+      }
+      if (n <= 0) break;
+      changed = 1;
+    }
+    if (changed) {
+      napi_value cb, recv_obj, result;
+      if (napi_get_reference_value(env, s->callback, &cb) == napi_ok &&
+          napi_get_reference_value(env, s->receiver, &recv_obj) == napi_ok &&
+          napi_make_callback(env, s->async_context, recv_obj, cb, 0, NULL, &result) == napi_pending_exception) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
+      }
+    }
     napi_close_handle_scope(env, scope);
     return;
   }
@@ -319,7 +352,7 @@ static napi_value start_socket(napi_env env, enum sock_kind kind, int fd, const 
   napi_set_named_property(env, obj, "ifname", v);
   if (kind == KIND_PACKET) {
     add_method(env, obj, "send", js_send, s);
-  } else {
+  } else if (kind == KIND_ICMP6) {
     add_method(env, obj, "send", js_icmp6_send, s);
     add_method(env, obj, "join", js_icmp6_join, s);
     add_method(env, obj, "leave", js_icmp6_leave, s);
@@ -331,8 +364,10 @@ static napi_value start_socket(napi_env env, enum sock_kind kind, int fd, const 
   napi_create_reference(env, callback, 1, &s->callback);
   napi_create_reference(env, obj, 1, &s->receiver);
   napi_value resource_name;
-  napi_create_string_utf8(env, kind == KIND_PACKET ? "portico.packet" : "portico.icmp6", NAPI_AUTO_LENGTH,
-                          &resource_name);
+  napi_create_string_utf8(env, kind == KIND_PACKET  ? "portico.packet"
+                               : kind == KIND_ICMP6 ? "portico.icmp6"
+                                                    : "portico.netlink",
+                          NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, obj, resource_name, &s->async_context);
 
   rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
@@ -520,11 +555,39 @@ static napi_value js_open_icmp6(napi_env env, napi_callback_info info) {
   return start_socket(env, KIND_ICMP6, fd, ifname, ifindex, argv[2]);
 }
 
+// ---- netlink link/address monitor ----
+
+static napi_value js_open_link_monitor(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype cb_type = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &cb_type);
+  if (cb_type != napi_function) {
+    napi_throw_type_error(env, NULL, "openLinkMonitor(onChange): onChange must be a function");
+    return NULL;
+  }
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return throw_errno(env, "openLinkMonitor: socket(AF_NETLINK)", errno);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "openLinkMonitor: bind", err);
+  }
+  return start_socket(env, KIND_NETLINK, fd, "", 0, argv[0]);
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn);
   napi_set_named_property(env, exports, "open", fn);
   napi_create_function(env, "openIcmp6", NAPI_AUTO_LENGTH, js_open_icmp6, NULL, &fn);
   napi_set_named_property(env, exports, "openIcmp6", fn);
+  napi_create_function(env, "openLinkMonitor", NAPI_AUTO_LENGTH, js_open_link_monitor, NULL, &fn);
+  napi_set_named_property(env, exports, "openLinkMonitor", fn);
   return exports;
 }

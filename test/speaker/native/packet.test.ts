@@ -25,10 +25,11 @@ describe('native addon loader', () => {
     }
   });
 
-  it('loads the built addon and exposes open/openIcmp6', () => {
+  it('loads the built addon and exposes open/openIcmp6/openLinkMonitor', () => {
     const addon = loadPacketAddon();
     expect(typeof addon.open).toBe('function');
     expect(typeof addon.openIcmp6).toBe('function');
+    expect(typeof addon.openLinkMonitor).toBe('function');
   });
 });
 
@@ -86,6 +87,13 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip'] }))('AF_PACKET socket 
 
   it('does not loop our own frames back (PACKET_IGNORE_OUTGOING)', () => {
     expect(result.loopedBackToA).toBe(0);
+  });
+
+  it('netlink monitor: calls back on link and address changes, and stops when closed', () => {
+    const afterLink = result.afterLinkChange as number;
+    expect(afterLink).toBeGreaterThanOrEqual(1);
+    expect(result.afterAddressChange as number).toBeGreaterThan(afterLink);
+    expect(result.afterClose).toBe(result.afterAddressChange);
   });
 
   it('rejects bad use with clear errors and surfaces callback exceptions', () => {
