@@ -51,7 +51,11 @@ describe('private control plane', () => {
   });
 
   it('serviceAccountKubeconfig yields a token identity the apiserver authenticates', async () => {
-    const cp = planes[0] ?? (await startControlPlane({ installCrds: false }));
+    let cp = planes[0];
+    if (!cp) {
+      cp = await startControlPlane({ installCrds: false }); // this test was run on its own
+      planes.push(cp);
+    }
     const path = await cp.serviceAccountKubeconfig('who', 'me');
     expect(dirname(path)).toBe(cp.dir);
     const kc = new KubeConfig();
@@ -61,6 +65,18 @@ describe('private control plane', () => {
       code: 403,
       body: expect.stringContaining('system:serviceaccount:who:me'),
     });
+  });
+
+  it('listens on a given bindAddress with a serving cert valid for it', async () => {
+    // 127.0.0.2: a specific address other than the default, still loopback (tests stay on lo).
+    const cp = await startControlPlane({ bindAddress: '127.0.0.2', installCrds: false });
+    planes.push(cp);
+    expect(cp.server).toMatch(/^https:\/\/127\.0\.0\.2:\d+$/);
+    const kc = cp.kubeConfig();
+    expect(kc.getCurrentCluster()?.skipTLSVerify).toBeFalsy();
+    const ns = await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'default' });
+    expect(ns.metadata?.name).toBe('default');
+    await cp.stop();
   });
 
   it('stop() leaves no process and no temp dir behind', async () => {
