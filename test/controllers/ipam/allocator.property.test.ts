@@ -16,7 +16,6 @@ const ENTRY_CHOICES = [
   '2001:db8::/126',
   '2001:db8::2-2001:db8::5',
   '198.51.100.7/32',
-  'bogus',
 ];
 const POOL_NAMES = ['a', 'b', 'c'];
 
@@ -24,6 +23,8 @@ const poolArb = (name: string) =>
   fc
     .record({
       entries: fc.subarray(ENTRY_CHOICES, { minLength: 1, maxLength: 3 }),
+      // Now and then a bad entry makes the pool Invalid.
+      bogus: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
       autoAssign: fc.boolean(),
       avoidBuggyIPs: fc.boolean(),
       rules: fc.constantFrom('none', 'ns1', 'prio1', 'prio2'),
@@ -32,7 +33,7 @@ const poolArb = (name: string) =>
       (r): PoolInput => ({
         name,
         spec: {
-          addresses: r.entries,
+          addresses: r.bogus ? [...r.entries, 'bogus'] : r.entries,
           autoAssign: r.autoAssign,
           avoidBuggyIPs: r.avoidBuggyIPs,
           ...(r.rules === 'ns1' ? { allocation: { namespaces: ['ns1'] } } : {}),
@@ -43,7 +44,7 @@ const poolArb = (name: string) =>
     );
 
 const poolsArb = fc
-  .tuple(...POOL_NAMES.map((n) => fc.option(poolArb(n), { nil: undefined })))
+  .tuple(...POOL_NAMES.map((n) => fc.option(poolArb(n), { nil: undefined, freq: 5 })))
   .map((ps) => ps.filter((p): p is PoolInput => p !== undefined));
 
 // Fixed sharing identity per Service, so compatibility has an independent oracle.
@@ -116,7 +117,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         svc: fc.integer({ min: 0, max: IDENTITIES.length - 1 }),
         requested: fc.integer({ min: 0, max: REQUESTED.length - 1 }),
         fam: fc.integer({ min: 0, max: FAMILIES.length - 1 }),
-        pool: fc.integer({ min: 0, max: 3 }),
+        // Mostly no pool annotation; sometimes one (possibly of a pool that does not exist).
+        pool: fc.oneof(
+          { weight: 5, arbitrary: fc.constant(0) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) },
+        ),
       })
       .map((r): Op => ({ op: 'allocate', ...r })),
   },
@@ -320,19 +325,25 @@ function run(ops: Op[], reclaimOutOfPool: boolean): string[] {
 describe('allocator properties', () => {
   it('random pool edits, allocations, updates, releases and restores keep every invariant', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), fc.boolean(), (ops, reclaim) => {
-        run(ops, reclaim);
-      }),
-      { numRuns: 1000 },
+      fc.property(
+        poolsArb,
+        fc.array(opArb, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        (first, ops, reclaim) => {
+          run([{ op: 'pools', pools: first }, ...ops], reclaim);
+        },
+      ),
+      { numRuns: 400 },
     );
-  });
+  }, 120_000);
 
   it('is deterministic: the same operations give the same answers', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
-        expect(run(ops, false)).toEqual(run(ops, false));
+      fc.property(poolsArb, fc.array(opArb, { minLength: 1, maxLength: 30 }), (first, ops) => {
+        const all: Op[] = [{ op: 'pools', pools: first }, ...ops];
+        expect(run(all, false)).toEqual(run(all, false));
       }),
       { numRuns: 100 },
     );
-  });
+  }, 120_000);
 });
