@@ -415,6 +415,8 @@ const bench: Bench = async (argv) => {
       ratio_coredns: p !== null && c ? round(p / c) : null,
       lost: sum('portico'),
       portico_p99_ms: round(med('portico', 'p99Ms'), 3),
+      knot_p99_ms: round(med('knot', 'p99Ms'), 3),
+      coredns_p99_ms: round(med('coredns', 'p99Ms'), 3),
       knot_qps: round(med('knot', 'qps'), 0),
       coredns_qps: round(med('coredns', 'qps'), 0),
       peers_lost: args.skipPeers ? null : sum('knot') + sum('coredns'),
