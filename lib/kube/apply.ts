@@ -30,6 +30,16 @@ export interface Condition {
 
 export type DesiredCondition = Omit<Condition, 'lastTransitionTime'>;
 
+/** What we need to read from an existing condition (raw JSON or client-node's V1Condition). */
+export interface ConditionLike {
+  type: string;
+  status: string;
+  lastTransitionTime?: string | Date;
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+}
+
 export interface ApplyOptions {
   fieldManager: string;
   /** Take over fields another manager owns instead of failing with 409. Default true (controllers). */
@@ -55,15 +65,14 @@ export function metaTime(ms: number): string {
  * message changes alone keep it), as the Kubernetes API conventions require.
  */
 export function conditionForApply(
-  existing: readonly Condition[] | undefined,
+  existing: readonly ConditionLike[] | undefined,
   desired: DesiredCondition,
   now: number,
 ): Condition {
   const prev = existing?.find((c) => c.type === desired.type);
+  const keep = prev && prev.status === desired.status ? prev.lastTransitionTime : undefined;
   const lastTransitionTime =
-    prev && prev.status === desired.status && prev.lastTransitionTime
-      ? prev.lastTransitionTime
-      : metaTime(now);
+    keep instanceof Date ? metaTime(keep.getTime()) : typeof keep === 'string' && keep ? keep : metaTime(now);
   const out: Condition = {
     type: desired.type,
     status: desired.status,
@@ -135,7 +144,7 @@ export interface ApplyConditionOptions extends ApplyOptions {
    * The object as last seen (e.g. from an informer cache), to keep lastTransitionTime when the
    * status did not change. Without it the object is read first.
    */
-  current?: { status?: { conditions?: Condition[] } };
+  current?: { status?: { conditions?: readonly ConditionLike[] } };
   /** Other status fields this manager owns (see THE RULE OF APPLY above). */
   extraStatus?: Record<string, unknown>;
   now?: () => number;
@@ -150,7 +159,7 @@ export async function applyCondition<T extends KubeObject = KubeObject>(
 ): Promise<T> {
   let current = opts.current;
   if (!current) {
-    current = await client.request<{ status?: { conditions?: Condition[] } }>({
+    current = await client.request<{ status?: { conditions?: ConditionLike[] } }>({
       path: objectPath(target.resource, target.namespace, target.name, 'status'),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

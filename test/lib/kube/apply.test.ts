@@ -65,6 +65,14 @@ describe('conditionForApply (pure)', () => {
     expect(c.lastTransitionTime).toBe('2026-01-01T12:01:00Z');
     expect(c.observedGeneration).toBe(4);
   });
+  test('accepts client-node models whose lastTransitionTime is a Date', () => {
+    const c = conditionForApply(
+      [{ type: 'X', status: 'True', lastTransitionTime: new Date(Date.UTC(2025, 6, 1, 1, 2, 3, 456)) }],
+      { type: 'X', status: 'True', reason: 'R', message: '' },
+      T1,
+    );
+    expect(c.lastTransitionTime).toBe('2025-07-01T01:02:03Z');
+  });
   test('setCondition replaces only its type', () => {
     const list = setCondition(
       existing,
