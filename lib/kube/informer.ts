@@ -202,13 +202,14 @@ export class Informer<T extends KubeObject> {
 
   private async run(): Promise<void> {
     let needList = true;
+    let justListed = false;
     let attempt = 0;
     while (!this.stopped) {
       if (needList) {
         try {
           await this.listAndDiff();
           needList = false;
-          attempt = 0;
+          justListed = true;
         } catch (err) {
           if (this.stopped) return;
           const delay = backoffDelay(attempt++, this.backoff, this.random);
@@ -220,7 +221,9 @@ export class Informer<T extends KubeObject> {
           continue;
         }
       }
-      const outcome = await this.watchOnce();
+      const afterList = justListed;
+      justListed = false;
+      const outcome = await this.watchOnce(afterList);
       if (this.stopped) return;
       switch (outcome.kind) {
         case 'closed':
@@ -234,6 +237,11 @@ export class Informer<T extends KubeObject> {
           this.stats.relistsAfterGone++;
           this.log.info({ informer: this.name, rv: this.rv }, 'resourceVersion too old (410): relisting');
           needList = true;
+          // 410 straight after a fresh list (e.g. a restarting apiserver whose watch cache lags):
+          // relist with backoff instead of spinning.
+          if (outcome.lines > 0) attempt = 0;
+          else if (outcome.afterList)
+            await sleep(backoffDelay(attempt++, this.backoff, this.random), this.abort.signal);
           break;
         case 'watchdog':
           this.stats.watchdogRelists++;
@@ -321,9 +329,11 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private async watchOnce(): Promise<
+  private async watchOnce(
+    afterList: boolean,
+  ): Promise<
     | { kind: 'closed'; lines: number; durationMs: number }
-    | { kind: 'gone' }
+    | { kind: 'gone'; lines: number; afterList: boolean }
     | { kind: 'watchdog' }
     | { kind: 'error'; error: unknown; lines: number }
   > {
@@ -366,7 +376,7 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         const r = this.apply(ev);
-        if (r === 'gone') return { kind: 'gone' };
+        if (r === 'gone') return { kind: 'gone', lines: lines - 1, afterList };
         if (r instanceof Error) return { kind: 'error', error: r, lines };
       }
       if (
@@ -385,7 +395,7 @@ export class Informer<T extends KubeObject> {
       ) {
         return { kind: 'watchdog' };
       }
-      if (isGone(err)) return { kind: 'gone' };
+      if (isGone(err)) return { kind: 'gone', lines, afterList };
       return { kind: 'error', error: err, lines };
     } finally {
       if (watchdog) clearTimeout(watchdog);

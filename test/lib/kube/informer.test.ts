@@ -150,6 +150,27 @@ describe('Informer against a scripted apiserver (nock)', () => {
     expect(inf.stats.lists).toBe(2);
   });
 
+  test('410 straight after every fresh list backs off instead of spinning', async () => {
+    const lists: number[] = [];
+    api()
+      .get(LIST)
+      .query((q) => isList(q) && lists.push(Date.now()) > 0)
+      .times(4)
+      .reply(200, { metadata: { resourceVersion: '10' }, items: [] });
+    api().get(LIST).query(isWatch).times(3).reply(410, { kind: 'Status', code: 410, reason: 'Expired' });
+    api()
+      .get(LIST)
+      .query(isWatch)
+      .reply(200, () => new WatchFeed().stream);
+    inf = informer({ backoff: { baseMs: 50, maxMs: 1_000, jitter: 0 } });
+    inf.start();
+    await until(() => lists.length === 4 && inf?.stats.watchesStarted === 4, 3_000, 'four rounds');
+    const gaps = lists.slice(1).map((t, i) => t - (lists[i] as number));
+    expect(gaps[0]).toBeGreaterThanOrEqual(45);
+    expect(gaps[1]).toBeGreaterThanOrEqual(95);
+    expect(gaps[2]).toBeGreaterThanOrEqual(195);
+  });
+
   test('500 on list → retried with exponential backoff; synced only after success', async () => {
     const times: number[] = [];
     const stamp = () => {
