@@ -202,6 +202,9 @@ function run(ops: Op[], reclaimOutOfPool: boolean): string[] {
     if (op.op === 'pools') {
       pools = op.pools;
       trace.push(json(a.setPools(pools)));
+      // No churn: pool edits never take an address from anyone.
+      const sorted = (m: Map<string, string[]>) => [...m.entries()].sort(([x], [y]) => (x < y ? -1 : 1));
+      expect(sorted(holdersMap(a))).toEqual(sorted(heldBefore));
     } else if (op.op === 'allocate' || op.op === 'repeat') {
       const key = `${IDENTITIES[op.svc]!.namespace}/s${op.svc}`;
       const req =
@@ -212,6 +215,13 @@ function run(ops: Op[], reclaimOutOfPool: boolean): string[] {
       const r: AllocationResult = a.allocate(req);
       lastReq.set(key, req);
       trace.push(json(r));
+      // Never steal: every other Service holds exactly what it held before.
+      const others = (m: Map<string, string[]>) =>
+        [...m.entries()]
+          .map(([ip, keys]) => [ip, keys.filter((k) => k !== key)] as const)
+          .filter(([, keys]) => keys.length > 0)
+          .sort(([x], [y]) => (x < y ? -1 : 1));
+      expect(others(holdersMap(a))).toEqual(others(heldBefore));
       // The answer is what the allocator now records.
       expect(r.ips).toEqual(a.assignment(key)?.ips ?? []);
       expect(r.pool).toBe(a.assignment(key)?.pool ?? null);
