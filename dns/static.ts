@@ -5,9 +5,8 @@
 // later be pasted into a DNSZone. Parsing is strict: an unknown key or a bad record rejects the
 // whole file, and the server keeps serving the previous version (a typo never empties a zone).
 
-import { watch as fsWatch } from 'node:fs';
+import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildSnapshotSet } from './zone/snapshot.ts';
 import { RECORD_TYPES, type RecordInput, type ZoneSpec } from './zone/spec.ts';
@@ -105,8 +104,11 @@ export async function loadZoneFile(path: string): Promise<ZoneSpec[]> {
 
 /**
  * Call `onLoad` with the file's zones whenever it changes (debounced), or `onError` when the new
- * content is invalid. Watches the directory, not the file: editors save by rename, which would
- * orphan a watch on the old inode. Returns a stop function.
+ * content is invalid. Watches the file itself, not its directory: a busy directory (/tmp, /etc)
+ * would wake the server for every unrelated write. Editors save by rename and Kubernetes swaps
+ * ConfigMap symlinks, both of which end the watch on the old inode: on 'rename' the watch is
+ * re-established on the path after the debounce (retrying while the path is missing).
+ * Returns a stop function.
  */
 export function watchZoneFile(
   path: string,
@@ -115,10 +117,12 @@ export function watchZoneFile(
   debounceMs = 200,
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
   let stopped = false;
-  const name = basename(path);
   const reload = () => {
     timer = undefined;
+    if (stopped) return;
+    if (!watcher) arm();
     loadZoneFile(path).then(
       (specs) => {
         if (!stopped) onLoad(specs);
@@ -128,15 +132,36 @@ export function watchZoneFile(
       },
     );
   };
-  const watcher = fsWatch(dirname(path), (_event, file) => {
-    if (file !== null && file !== name) return;
+  const schedule = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(reload, debounceMs);
-  });
-  watcher.on('error', (err) => onError(err));
+  };
+  const arm = () => {
+    try {
+      watcher = fsWatch(path, (event) => {
+        if (event === 'rename') {
+          // The inode we watched is gone or replaced: watch the path again on the next reload.
+          watcher?.close();
+          watcher = undefined;
+        }
+        schedule();
+      });
+      watcher.on('error', (err) => {
+        watcher?.close();
+        watcher = undefined;
+        onError(err);
+        schedule();
+      });
+    } catch {
+      // Missing right now (mid-rename): try again shortly.
+      watcher = undefined;
+      if (!stopped) setTimeout(() => !stopped && !watcher && reload(), Math.max(debounceMs, 500)).unref();
+    }
+  };
+  arm();
   return () => {
     stopped = true;
     if (timer) clearTimeout(timer);
-    watcher.close();
+    watcher?.close();
   };
 }

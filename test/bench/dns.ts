@@ -244,7 +244,8 @@ function runDnsperf(
     args.push('-q', '500', '-b', '4096');
     // stdout (one line per query with -v) goes to a file, parsed after the run: a pipe into this
     // process would make the bench runner itself compete for CPU and throttle dnsperf.
-    const outFile = join(dir, `dnsperf-${s.name}.out`);
+    // Not in the server's directory: the zone file's watcher must not see these writes.
+    const outFile = join(tmpdir(), `portico-bench-dnsperf-${process.pid}-${s.name}.out`);
     const fd = openSync(outFile, 'w');
     const p = spawn('taskset', args, { stdio: ['ignore', fd, 'pipe'] });
     closeSync(fd);

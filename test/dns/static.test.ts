@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,22 @@ describe('zone file', () => {
       await expect.poll(() => events, { timeout: 5000 }).toContain('load 1');
       writeFileSync(file, 'zone: a.test\nbogus: 1\n');
       await expect.poll(() => events, { timeout: 5000 }).toContain('error unknown key');
+      // Editors save by writing a temp file and renaming it over the original: still seen, twice.
+      for (const n of [2, 3]) {
+        const tmp = join(dir, `.zone.yaml.${n}`);
+        const values = Array.from({ length: n }, (_, i) => `192.0.2.${i + 1}`).join(', ');
+        writeFileSync(
+          tmp,
+          `zone: a.test\nrecords: [${Array.from({ length: n }, (_, i) => `{name: h${i}, type: A, values: [${values}]}`).join(', ')}]\n`,
+        );
+        renameSync(tmp, file);
+        await expect.poll(() => events, { timeout: 5000 }).toContain(`load ${n}`);
+      }
+      // Unrelated files in the same directory do not trigger reloads.
+      const before = events.length;
+      for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'other.txt'), String(i));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(events.length).toBe(before);
     } finally {
       stop();
     }
