@@ -62,6 +62,7 @@ export class Membership {
   private beatTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private leaving = false;
+  private lastMinority = false;
 
   constructor(opts: MembershipOptions) {
     if (!opts.key || opts.key.length < 16)
@@ -113,7 +114,7 @@ export class Membership {
   }
 
   view(): MembershipView {
-    return this.table.view();
+    return this.table.view(this.now());
   }
 
   peerMeta(): Map<string, Buffer> {
@@ -127,12 +128,15 @@ export class Membership {
 
   private emit(changes: PeerChange[]): void {
     for (const c of changes) this.log.info({ ...c }, 'peer state changed');
-    this.opts.onChange?.(this.table.view(), changes);
+    const view = this.table.view(this.now());
+    this.lastMinority = view.minority;
+    this.opts.onChange?.(view, changes);
   }
 
   private tick(): void {
     const changes = this.table.tick(this.now());
-    if (changes.length) this.emit(changes);
+    // Quorum can change without a state change (peers becoming suspect or heard again).
+    if (changes.length || this.table.view(this.now()).minority !== this.lastMinority) this.emit(changes);
   }
 
   private onDatagram(buf: Buffer, from: string): void {

@@ -42,6 +42,11 @@ export interface PeerTableOptions {
   self: string;
   deadAfterMs: number;
   forgetAfterMs?: number;
+  /**
+   * Silence after which a live peer no longer counts toward quorum (it still counts for the
+   * election until dead). Default: two thirds of deadAfterMs (2 of 3 beats missed).
+   */
+  suspectAfterMs?: number;
 }
 
 export type ReceiveResult =
@@ -68,9 +73,11 @@ export interface MembershipView {
   configured: number;
   heard: number;
   /**
-   * true when this speaker sees strictly less than half of the cluster (self included): it is
+   * true when this speaker hears strictly less than half of the cluster (self included): it is
    * probably the one cut off. The partition policy (speaker/election/partition.ts) then holds
-   * what it owned and takes nothing new.
+   * what it owned and takes nothing new. Peers that missed most of their dead interval do not
+   * count here: when a node is cut off, its peers time out one by one a few ms apart, and
+   * counting the still-"alive" ones would let it grab VIPs between the first and last timeout.
    */
   minority: boolean;
 }
@@ -80,12 +87,14 @@ export class PeerTable {
   private readonly self: string;
   private readonly deadAfterMs: number;
   private readonly forgetAfterMs: number;
+  private readonly suspectAfterMs: number;
 
   constructor(opts: PeerTableOptions, initial: readonly PeerAddress[], now: number) {
     if (!(opts.deadAfterMs > 0)) throw new Error('deadAfterMs must be > 0');
     this.self = opts.self;
     this.deadAfterMs = opts.deadAfterMs;
     this.forgetAfterMs = opts.forgetAfterMs ?? 300_000;
+    this.suspectAfterMs = opts.suspectAfterMs ?? Math.round((opts.deadAfterMs * 2) / 3);
     for (const p of initial) {
       if (p.node === this.self || this.peers.has(p.node)) continue;
       this.peers.set(p.node, {
@@ -207,7 +216,8 @@ export class PeerTable {
     return next;
   }
 
-  view(): MembershipView {
+  /** `now` enables the quorum's suspect rule; without it every live peer counts. */
+  view(now?: number): MembershipView {
     const alive = [this.self];
     let heard = 0;
     const peers: MembershipView['peers'] = [];
@@ -215,7 +225,7 @@ export class PeerTable {
       peers.push({ node: rec.node, address: rec.address, state: rec.state });
       if (rec.state === 'alive' || rec.state === 'pending') {
         alive.push(rec.node);
-        heard++;
+        if (now === undefined || now - rec.lastHeard <= this.suspectAfterMs) heard++;
       }
     }
     alive.sort();

@@ -224,5 +224,53 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip', 'arping', 'ndisc6'] })
       await steady(NAMES);
       await neighbourBecomes(vip, mac(i));
     });
+
+    it('partition: a node cut off from heartbeats holds its own VIPs and takes nothing new', async () => {
+      // Blackhole routes cut the heartbeats of one node both ways while L2 (ARP) keeps working:
+      // the "UDP blocked but NIC fine" case of ADR 051.
+      const isolated = 'n1';
+      const i = NAMES.indexOf(isolated);
+      const others = NAMES.filter((n) => n !== isolated);
+      const own = VIPS.filter((v) => rendezvousOwner(NAMES, v) === isolated);
+      const cut = (verb: 'add' | 'del'): void => {
+        for (const o of others) {
+          const j = NAMES.indexOf(o);
+          seg.exec(nss[i]!, ['ip', 'route', verb, 'blackhole', `${addr(j)}/32`]);
+          seg.exec(nss[j]!, ['ip', 'route', verb, 'blackhole', `${addr(i)}/32`]);
+        }
+      };
+      const latest = (name: string) =>
+        running
+          .get(name)!
+          .lines.lines.filter((l) => l.event === 'change')
+          .at(-1)!;
+      cut('add');
+      try {
+        // The isolated node: minority, still announcing exactly what it had.
+        await running
+          .get(isolated)!
+          .lines.waitFor(
+            (l) => l.event === 'change' && l.minority === true && (l.alive as string[]).length === 1,
+            3000,
+          );
+        await sleep(300);
+        expect(Object.keys(latest(isolated).announced as object).sort()).toEqual([...own].sort());
+        // The majority: the isolated node's VIPs are spread over the two of them; nothing is lost.
+        for (let k = 0; k < 60; k++) {
+          if (VIPS.every((v) => others.some((o) => v in (latest(o).announced as object)) || !own.includes(v)))
+            break;
+          await sleep(50);
+        }
+        for (const v of VIPS) {
+          const holders = others.filter((o) => v in (latest(o).announced as object));
+          expect(holders, v).toEqual(
+            own.includes(v) ? [rendezvousOwner(others, v)] : [rendezvousOwner(NAMES, v)],
+          );
+        }
+      } finally {
+        cut('del');
+      }
+      await steady(NAMES);
+    });
   },
 );

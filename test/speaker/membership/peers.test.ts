@@ -136,6 +136,21 @@ describe('peer table', () => {
     expect(t.view()).toMatchObject({ configured, heard, minority });
   });
 
+  it('quorum ignores peers that missed most of their dead interval (no grab between two timeouts)', () => {
+    // a is cut off from b and c; their last beats arrived at 0 and 40 ms.
+    const t = new PeerTable({ self: 'a', deadAfterMs: DEAD }, peers('b', 'c'), 0);
+    t.receive(beat('b', 1n, 1n), 0);
+    t.receive(beat('c', 1n, 1n), 40);
+    expect(t.view(100)).toMatchObject({ heard: 2, minority: false });
+    // 301 ms: b times out; c is still "alive" but silent for 261 ms > 200 ms: not counted.
+    expect(t.tick(301)).toEqual([{ node: 'b', from: 'alive', to: 'dead', reason: 'timeout' }]);
+    expect(t.view(301)).toMatchObject({ alive: ['a', 'c'], heard: 0, minority: true });
+    // Without a clock (or once c beats again) c counts.
+    expect(t.view().minority).toBe(false);
+    t.receive(beat('c', 1n, 2n), 320);
+    expect(t.view(320)).toMatchObject({ heard: 1, minority: false });
+  });
+
   it('property: no sequence of replayed messages ever keeps a dead peer alive', () => {
     fc.assert(
       fc.property(
