@@ -304,7 +304,7 @@ export class L2Topology {
   async service(
     ns: string,
     name: string,
-    o: { ip?: string; pool?: string; etp?: 'Local' | 'Cluster'; families?: string[]; policy?: string } = {},
+    o: { ip?: string; pool?: string; etp?: 'Local' | 'Cluster'; cls?: string } = {},
   ): Promise<void> {
     await this.ensureNamespace(ns);
     const annotations: Record<string, string> = {};
@@ -319,7 +319,7 @@ export class L2Topology {
         ports: [{ port: TCP_PORT, protocol: 'TCP' }],
         selector: { app: name },
         ...(o.etp ? { externalTrafficPolicy: o.etp } : {}),
-        ...(o.families ? { ipFamilies: o.families, ipFamilyPolicy: o.policy ?? 'SingleStack' } : {}),
+        ...(o.cls ? { loadBalancerClass: o.cls } : {}),
       },
     });
   }
