@@ -416,7 +416,19 @@ export class L2Topology {
   ): Promise<{ macs: string[]; extra: number; times: number[] }> {
     const r = await this.seg.execAsync(
       this.client,
-      ['arping', '-c', String(count), '-W', String(intervalS), '-w', '1', '-I', 'eth0', vip],
+      // -w is arping's overall deadline: long enough for every probe plus the last reply.
+      [
+        'arping',
+        '-c',
+        String(count),
+        '-W',
+        String(intervalS),
+        '-w',
+        String(Math.ceil(count * intervalS) + 1),
+        '-I',
+        'eth0',
+        vip,
+      ],
       Math.ceil(count * intervalS * 1000) + 10_000,
     );
     const times = [...r.stdout.matchAll(/time=([\d.]+) (usec|msec|sec)/g)].map(

@@ -1,0 +1,188 @@
+// `npm run bench -- failover [--json] [--trials N] [--kill N] [--graceful N] [--probes N]`
+//
+// In the test/e2e/l2 topology (three real speakers in network namespaces, envtest apiserver,
+// IPAM controller, a client namespace; needs root, arping and tcpdump):
+//   - kill -9 trials: kill the owner of a VIP; failover = time from the kill to the first ARP
+//     frame (GARP or reply) for that VIP from the next owner, as captured on the client's wire;
+//     TCP to the VIP must then reach the next owner (checked, counted in tcp_failures);
+//   - SIGTERM trials: the same with a graceful stop (leave + make-before-break);
+//   - ARP probes: `arping` from the client to an owned VIP; per-reply time as arping reports it,
+//     and, from a capture on the bridge, the most distinct nodes answering any one probe.
+// The killed speaker is restarted (and the cluster converged) between trials. VIPs rotate so
+// every node gets killed. Defaults: 20 + 20 trials, 200 probes; each loop is bounded.
+import { readFileSync } from 'node:fs';
+import { rendezvousOwner } from '../../speaker/election/hash.ts';
+import { L2Topology } from '../e2e/l2/topology.ts';
+import type { Bench, BenchRow } from './run.ts';
+
+const NAMES = ['n1', 'n2', 'n3'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function flag(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  if (!Number.isInteger(v) || v < 0 || v > 10_000) throw new Error(`--${name}: a whole number 0..10000`);
+  return v;
+}
+
+function percentile(xs: number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+
+/** One VIP per node as owner, from the pool range, so trials kill every node in turn. */
+function pickVips(prefix: string, first: number, last: number): string[] {
+  const out = new Map<string, string>();
+  for (let i = first; i <= last && out.size < NAMES.length; i++) {
+    const ip = `${prefix}.${i}`;
+    const owner = rendezvousOwner(NAMES, ip)!;
+    if (!out.has(owner)) out.set(owner, ip);
+  }
+  return [...out.values()];
+}
+
+const failover: Bench = async (args) => {
+  const trials = flag(args, 'trials', 20);
+  const kills = flag(args, 'kill', trials);
+  const graceful = flag(args, 'graceful', trials);
+  const probes = flag(args, 'probes', 200);
+  const log = (m: string) => process.stderr.write(`failover: ${m}\n`);
+  const vips = pickVips('203.0.113', 200, 230);
+  const topo = new L2Topology({ label: 'bfo', subnet: '203.0.113', v6: '2001:db8:1::', vips, log });
+  const rows: BenchRow[] = [];
+  try {
+    await topo.create();
+    await topo.pool('bench', ['203.0.113.200-203.0.113.230']);
+    await topo.l2Advertisement('bench', { ipAddressPools: ['bench'] });
+    await Promise.all(NAMES.map((_, i) => topo.startSpeaker(i)));
+    for (const [i, vip] of vips.entries()) await topo.service('bench', `vip${i}`, { ip: vip });
+    for (const [i] of vips.entries()) await topo.waitForIPs('bench', `vip${i}`);
+    const idx = (n: string) => NAMES.indexOf(n);
+
+    /** Every VIP answered by its rendezvous owner over all three nodes, and TCP reaching it. */
+    const steady = async (): Promise<void> => {
+      const end = Date.now() + 15_000;
+      for (const vip of vips) {
+        const owner = rendezvousOwner(NAMES, vip)!;
+        for (;;) {
+          const r = await topo.arping(vip, 1, 0.05);
+          if (r.macs.length === 1 && r.macs[0] === topo.mac(idx(owner))) break;
+          if (Date.now() > end) throw new Error(`${vip} not answered by ${owner}: ${JSON.stringify(r)}`);
+          await sleep(50);
+        }
+      }
+    };
+    await steady();
+    const clientCap = topo.captureArp(topo.client, 'eth0');
+    await clientCap.ready;
+
+    const measure = async (
+      kind: 'SIGKILL' | 'SIGTERM',
+      n: number,
+    ): Promise<{ ms: number[]; tcpFailures: number }> => {
+      const ms: number[] = [];
+      let tcpFailures = 0;
+      for (let t = 0; t < n; t++) {
+        const vip = vips[t % vips.length]!;
+        const owner = rendezvousOwner(NAMES, vip)!;
+        const next = rendezvousOwner(
+          NAMES.filter((x) => x !== owner),
+          vip,
+        )!;
+        topo.flushNeighbour(vip);
+        if ((await topo.tcp(vip)) !== owner)
+          throw new Error(`trial ${t}: ${vip} not served by ${owner} before the kill`);
+        await sleep(1100); // past the client's ARP locktime, like any established client entry
+        const at = Date.now();
+        const stopped = topo.stopSpeaker(idx(owner), kind);
+        const nextMac = topo.mac(idx(next));
+        let frame: { t: number } | undefined;
+        while (!frame && Date.now() - at < 5000) {
+          frame = clientCap.first(
+            at,
+            (f) => f.ip === vip && f.src === nextMac && (f.kind === 'garp' || f.kind === 'reply'),
+          );
+          if (!frame) await sleep(2);
+        }
+        if (!frame) throw new Error(`trial ${t} (${kind}): no ARP from ${next} for ${vip} within 5 s`);
+        ms.push(frame.t - at);
+        try {
+          await topo.tcpBecomes(vip, next, 3000);
+        } catch {
+          tcpFailures++;
+        }
+        const exit = await stopped;
+        if (kind === 'SIGTERM' && exit.code !== 0) throw new Error(`SIGTERM exit ${JSON.stringify(exit)}`);
+        await topo.startSpeaker(idx(owner));
+        await steady();
+        log(`${kind} trial ${t + 1}/${n}: ${owner} → ${next} for ${vip}: ${(frame.t - at).toFixed(1)} ms`);
+      }
+      return { ms, tcpFailures };
+    };
+
+    const k = await measure('SIGKILL', kills);
+    const g = await measure('SIGTERM', graceful);
+    clientCap.stop();
+
+    // Steady state: arping probes, and a capture on the bridge to count who answers each probe.
+    const bridgeCap = topo.captureArp(topo.seg.switchNs, 'br0');
+    await bridgeCap.ready;
+    const times: number[] = [];
+    let answeringMax = 0;
+    if (probes > 0) {
+      const since = Date.now();
+      for (const vip of vips) {
+        const r = await topo.arping(vip, Math.ceil(probes / vips.length), 0.01);
+        times.push(...r.times);
+      }
+      await sleep(200);
+      bridgeCap.stop();
+      const frames = bridgeCap.frames.filter((f) => f.t >= since - 10);
+      for (const vip of vips) {
+        const reqs = frames.filter((f) => f.kind === 'request' && f.ip === vip);
+        for (const [i, req] of reqs.entries()) {
+          const until = reqs[i + 1]?.t ?? req.t + 1000;
+          const who = new Set(
+            frames
+              .filter((f) => f.kind === 'reply' && f.ip === vip && f.t >= req.t && f.t < until)
+              .map((f) => f.src),
+          );
+          answeringMax = Math.max(answeringMax, who.size);
+        }
+      }
+    } else {
+      bridgeCap.stop();
+    }
+    let rss = 0;
+    for (const n of topo.nodes) {
+      const pid = n.proc?.pid;
+      if (!pid) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) rss = Math.max(rss, Number(m[1]) / 1024);
+    }
+    if (k.tcpFailures + g.tcpFailures > 0)
+      log(`TCP did not reach the new owner in ${k.tcpFailures + g.tcpFailures} trials`);
+    log(`kill ms: ${k.ms.map((x) => x.toFixed(0)).join(' ')}`);
+    log(`graceful ms: ${g.ms.map((x) => x.toFixed(1)).join(' ')}`);
+    rows.push({
+      bench: 'failover',
+      kill_p50_ms: round(percentile(k.ms, 50)),
+      kill_p99_ms: round(percentile(k.ms, 99)),
+      kill_max_ms: round(k.ms.length ? Math.max(...k.ms) : null),
+      graceful_p50_ms: round(percentile(g.ms, 50)),
+      graceful_p99_ms: round(percentile(g.ms, 99)),
+      arp_reply_p50_ms: round(percentile(times, 50)),
+      arp_reply_p99_ms: round(percentile(times, 99)),
+      answering_nodes_max: answeringMax,
+      rss_mb: Math.round(rss * 10) / 10,
+    });
+  } finally {
+    await topo.destroy();
+  }
+  return rows;
+};
+
+export default failover;
