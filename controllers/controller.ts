@@ -234,6 +234,9 @@ export async function startController(opts: StartControllerOptions = {}): Promis
       await Promise.all([services.stop(), pools.stop(), namespaces.stop()]);
       await recorder.close().catch(() => {});
       await server?.close();
+      // Let undici finish the bookkeeping of requests that just completed before the pool closes
+      // (closing in the same turn has been seen to surface ClientDestroyedError as uncaught).
+      await new Promise((r) => setTimeout(r, 50));
       await client.close();
       metrics.leader.set(0);
     },

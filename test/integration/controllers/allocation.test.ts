@@ -420,4 +420,41 @@ describe('IPAM controller: allocation', () => {
     const st2 = await until(async () => (await e.getPool(p2)).status, 15_000, 'pool two status');
     expect(st2.conditions?.find((c) => c.type === 'Overlapping')?.message).toContain(p1);
   });
+
+  test('namespace labels feed namespaceSelector: labelling the namespace lets a pending Service allocate', async () => {
+    const e = await setup('nslabel');
+    await e.createPool('gold', {
+      addresses: ['203.0.113.88/30'],
+      allocation: { namespaceSelector: { matchLabels: { [`tier-${e.id}`]: 'gold' } } },
+    });
+    const ctl = await e.start({ resyncPeriodMs: 0 });
+    await ctl.whenLeading();
+    await e.createService('svc');
+    await e.waitReason('svc', 'NoMatchingPool');
+    await e.client.request({
+      method: 'PATCH',
+      path: `/api/v1/namespaces/${e.ns}`,
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { labels: { [`tier-${e.id}`]: 'gold' } } },
+    });
+    expect(await e.waitIPs('svc', 1, 5_000)).toEqual(['203.0.113.88']);
+  });
+
+  test('--reclaim-out-of-pool: a Service whose pool is gone gets a new address from a pool that serves it', async () => {
+    const e = await setup('reclaim');
+    const old = await e.createPool('old', { addresses: ['203.0.113.120/31'] });
+    const ctl = await e.start({ reclaimOutOfPool: true });
+    await ctl.whenLeading();
+    await e.createService('svc');
+    expect(await e.waitIPs('svc')).toEqual(['203.0.113.120']);
+    await e.createPool('new', { addresses: ['203.0.113.124/31'] });
+    await e.deletePool(old);
+    const s = await e.waitService(
+      'svc',
+      (x) => ips(x)[0] === '203.0.113.124' && condition(x)?.status === 'True',
+      'moved',
+    );
+    expect(ips(s)).toEqual(['203.0.113.124']);
+    await e.waitEvent('svc', 'IPReleased', '203.0.113.120');
+  });
 });
