@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 /**
  * Raw sockets for the speaker. AF_PACKET: whole Ethernet frames of one ethertype on one
  * interface (ARP is not an IP protocol). ICMPv6: Neighbor Discovery with hop limit 255 and
- * multicast membership (raw-socket 1.8 cannot be built for Node 24). The C addon lives in ./src/packet.c and is built with
- * `npx node-gyp rebuild --directory speaker/native`.
+ * multicast membership, received hop limit and source selection, which raw-socket 1.8 lacks
+ * (docs/decisions/050). The C addon lives in ./src/packet.c and is built by `npm run build:native`
+ * (also the package's install script).
  */
 export interface PacketSocket {
   readonly ifname: string;
