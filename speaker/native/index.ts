@@ -53,7 +53,7 @@ interface Addon {
   openLinkMonitor(onChange: () => void): LinkMonitor;
 }
 
-export const BUILD_COMMAND = 'npx node-gyp rebuild --directory speaker/native';
+export const BUILD_COMMAND = 'npm run build:native';
 const ADDON_FILE = 'portico_packet.node';
 
 /** Where the addon may be: next to this file (source tree) or in the source tree from dist/. */
