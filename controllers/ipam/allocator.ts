@@ -36,7 +36,7 @@ interface SharingParams {
   key: string;
   sharingKey: string;
   backendKey: string;
-  ports: string[];
+  ports: readonly string[];
 }
 
 /** The parts of a request that never fail to parse. */
@@ -79,7 +79,7 @@ interface ServiceRecord {
   outOfPool: boolean;
   sharingKey: string;
   backendKey: string;
-  ports: string[];
+  ports: readonly string[];
 }
 
 type Choice =
@@ -114,11 +114,27 @@ function canonicalLabels(sel: Record<string, string> | undefined): string {
   return JSON.stringify(Object.entries(sel ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+// Most Services expose the same few port sets (TCP/80, TCP/443, …): records share one frozen list
+// per set instead of each keeping its own array and strings (bounded, so it cannot grow forever).
+const PORT_SETS = new Map<string, readonly string[]>();
+const PORT_SETS_MAX = 4096;
+
+function internPorts(ports: string[]): readonly string[] {
+  const id = ports.join(',');
+  const known = PORT_SETS.get(id);
+  if (known) return known;
+  if (PORT_SETS.size >= PORT_SETS_MAX) PORT_SETS.clear();
+  const frozen = Object.freeze(ports);
+  PORT_SETS.set(id, frozen);
+  return frozen;
+}
+
 function parseBase(req: ServiceRequest): BaseParams {
   const local = req.externalTrafficPolicy === 'Local';
   const list = Array.isArray(req.ports) ? req.ports : [];
-  const ports = list.map((p) => `${String(p?.protocol ?? 'TCP').toUpperCase()}/${p?.port}`);
-  if (ports.length > 1) ports.sort();
+  const fresh = list.map((p) => `${String(p?.protocol ?? 'TCP').toUpperCase()}/${p?.port}`);
+  if (fresh.length > 1) fresh.sort();
+  const ports = internPorts(fresh);
   return {
     key: serviceKey(req.namespace, req.name),
     namespace: req.namespace,
