@@ -22,7 +22,6 @@ ZONE="${ZONE:-k8s.home.arpa}"
 HELPER_IMAGE="${HELPER_IMAGE:-nicolaka/netshoot}"
 KEEP="${KEEP:-0}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-WORK="$(mktemp -d)"
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 fail() {
@@ -33,6 +32,7 @@ fail() {
 for bin in kind docker helm kubectl; do
   command -v "$bin" >/dev/null 2>&1 || fail "$bin is required"
 done
+WORK="$(mktemp -d)"
 
 cleanup() {
   local status=$?
