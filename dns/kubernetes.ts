@@ -87,7 +87,7 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
   let closed = false;
   let first = true;
   let last: { projection: Projection; update: TableUpdate } | undefined;
-  const syncWaiters: Array<() => void> = [];
+  const syncWaiters: Array<(err?: Error) => void> = [];
   // Events already sent for a (object uid, reason, message) that is still true; forgotten when it
   // stops being true, so a problem that comes back is reported again.
   let announced = new Set<string>();
@@ -233,6 +233,7 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
     synced: () => !first,
     whenSynced(timeoutMs) {
       if (!first) return Promise.resolve();
+      if (closed) return Promise.reject(new Error('Kubernetes sources closed'));
       return new Promise((resolve, reject) => {
         const t =
           timeoutMs === undefined
@@ -241,9 +242,10 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
                 () => reject(new Error(`Kubernetes sources not synced after ${timeoutMs} ms`)),
                 timeoutMs,
               );
-        syncWaiters.push(() => {
+        syncWaiters.push((err) => {
           if (t) clearTimeout(t);
-          resolve();
+          if (err) reject(err);
+          else resolve();
         });
       });
     },
@@ -256,6 +258,7 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
       if (resync) clearInterval(resync);
       if (timer) clearTimeout(timer);
       if (retryTimer) clearTimeout(retryTimer);
+      for (const w of syncWaiters.splice(0)) w(new Error('Kubernetes sources closed before they synced'));
       await running?.catch(() => {});
       await sources.stop();
       await recorder.close();
