@@ -184,4 +184,31 @@ describe('FamilySpace', () => {
       { numRuns: 200 },
     );
   });
+
+  it('IPv6 text from the cached upper half equals RFC 5952 of the BigInt value, any start, any offset', () => {
+    const group = fc.oneof(
+      fc.constant(0),
+      fc.constant(0),
+      fc.constant(0xffff),
+      fc.integer({ min: 0, max: 0xffff }),
+    );
+    const startArb = fc
+      .array(group, { minLength: 8, maxLength: 8 })
+      .map((gs) => gs.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n));
+    const offArb = fc.oneof(
+      fc.integer({ min: 0, max: 70000 }),
+      fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+      fc.constantFrom(0xffff, 0x10000, 0xffffffff, 2 ** 48 - 1, 2 ** 48),
+    );
+    fc.assert(
+      fc.property(startArb, offArb, (start, off) => {
+        const end = start + BigInt(off) > (1n << 128n) - 1n ? (1n << 128n) - 1n : start + BigInt(off);
+        const s = new FamilySpace('p', 6, [{ family: 6, start, end }], false);
+        const i = Number(end - start);
+        expect(s.textAt(i)).toBe(formatIP({ family: 6, value: end }));
+        expect(s.textAt(0)).toBe(formatIP({ family: 6, value: start }));
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
