@@ -163,6 +163,17 @@ export function nodeHeartbeatAddress(node: NodeLike | undefined, family?: 4 | 6)
   return undefined;
 }
 
+/** The Node's own IPs (InternalIP, ExternalIP): the speaker never answers for them. Canonical, sorted. */
+export function nodeIPs(node: NodeLike): string[] {
+  const out = new Set<string>();
+  for (const a of node.status?.addresses ?? []) {
+    if ((a?.type !== 'InternalIP' && a?.type !== 'ExternalIP') || typeof a.address !== 'string') continue;
+    const p = parseIP(a.address);
+    if (p.ok) out.add(formatIP(p.value));
+  }
+  return [...out].sort(compareText);
+}
+
 export function toElectionAdvertisement(ad: L2Advertisement): ElectionL2Advertisement {
   const out: ElectionL2Advertisement = { name: ad.metadata?.name ?? '' };
   const s = ad.spec ?? {};
@@ -219,11 +230,21 @@ export function projectFacts(input: ProjectionInput): Projection {
   }
   const nodes = input.nodes
     .filter((n) => n.metadata?.name)
-    .map((n) => ({
-      name: n.metadata!.name!,
-      labels: { ...(n.metadata?.labels ?? {}) },
-      networkUnavailable: nodeNetworkUnavailable(n),
-    }))
+    .map((n) => {
+      const out: {
+        name: string;
+        labels: Record<string, string>;
+        networkUnavailable: boolean;
+        addresses?: string[];
+      } = {
+        name: n.metadata!.name!,
+        labels: { ...(n.metadata?.labels ?? {}) },
+        networkUnavailable: nodeNetworkUnavailable(n),
+      };
+      const addrs = nodeIPs(n);
+      if (addrs.length) out.addresses = addrs;
+      return out;
+    })
     .sort((a, b) => compareText(a.name, b.name));
   const l2Advertisements = input.l2Advertisements
     .filter((a) => a.metadata?.name && !a.metadata.deletionTimestamp)

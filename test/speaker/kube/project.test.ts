@@ -202,7 +202,18 @@ describe('projectFacts', () => {
     ],
     nodes: [
       node('n2', { zone: 'b' }, { conditions: [{ type: 'NetworkUnavailable', status: 'True' }] }),
-      node('n1', { zone: 'a' }, { conditions: [{ type: 'NetworkUnavailable', status: 'False' }] }),
+      node(
+        'n1',
+        { zone: 'a' },
+        {
+          conditions: [{ type: 'NetworkUnavailable', status: 'False' }],
+          addresses: [
+            { type: 'InternalIP', address: '192.0.2.11' },
+            { type: 'Hostname', address: 'n1' },
+            { type: 'ExternalIP', address: '2001:DB8::11' },
+          ],
+        },
+      ),
     ],
     endpointSlices: [slice('default', 'shared', [['n1'], ['n2', { ready: false }]])],
     cfg,
@@ -212,7 +223,12 @@ describe('projectFacts', () => {
     const p = projectFacts(input);
     expect(p.facts).toEqual({
       nodes: [
-        { name: 'n1', labels: { zone: 'a' }, networkUnavailable: false },
+        {
+          name: 'n1',
+          labels: { zone: 'a' },
+          networkUnavailable: false,
+          addresses: ['192.0.2.11', '2001:db8::11'],
+        },
         { name: 'n2', labels: { zone: 'b' }, networkUnavailable: true },
       ],
       pools: [
