@@ -247,7 +247,7 @@ describe.each<UdpIo>(['node', 'native'])('udpIo=%s', (udpIo) => {
     });
 
     it('TCP: idle connections are closed; connections over the cap are refused', async () => {
-      const srv = await startDnsServer({ udpIo, port: 0, tcpIdleTimeoutMs: 300, tcpMaxConnections: 2 });
+      const srv = await startDnsServer({ udpIo, port: 0, tcpIdleTimeoutMs: 1500, tcpMaxConnections: 2 });
       try {
         srv.update({ set: built.set, inputs: specs });
         const open = () =>
@@ -261,8 +261,8 @@ describe.each<UdpIo>(['node', 'native'])('udpIo=%s', (udpIo) => {
         const a = await open();
         const b = await open();
         const c = await open();
-        expect(await c.closedAfterMs).toBeLessThan(250); // over the cap: dropped at once
-        expect(await a.closedAfterMs).toBeGreaterThanOrEqual(250); // idle timeout
+        expect(await c.closedAfterMs).toBeLessThan(1000); // over the cap: dropped at once
+        expect(await a.closedAfterMs).toBeGreaterThanOrEqual(1400); // idle timeout
         await b.closedAfterMs;
       } finally {
         await srv.close();
@@ -277,15 +277,19 @@ describe.each<UdpIo>(['node', 'native'])('udpIo=%s', (udpIo) => {
         const replies: Array<{ tc: boolean }> = [];
         sock.on('message', (m) => replies.push({ tc: (m[2]! & 0x02) !== 0 }));
         await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        const t0 = Date.now();
         for (let i = 0; i < 50; i++)
           sock.send(query('app.k8s.home.arpa', 'A', { id: i }), srv.port, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 500));
+        await expect.poll(() => replies.length, { timeout: 3000 }).toBeGreaterThanOrEqual(20);
+        const elapsed = (Date.now() - t0) / 1000;
+        await new Promise((r) => setTimeout(r, 200));
         sock.close();
         const full = replies.filter((r) => !r.tc).length;
         const slipped = replies.filter((r) => r.tc).length;
+        // The bucket holds 10 and refills 10/s: a slow (loaded) machine earns a few more.
         expect(full).toBeGreaterThanOrEqual(10);
-        expect(full).toBeLessThanOrEqual(12);
-        expect(slipped).toBeGreaterThan(10);
+        expect(full).toBeLessThanOrEqual(10 + Math.ceil((elapsed + 0.2) * 10));
+        expect(slipped).toBeGreaterThan(5);
         expect(full + slipped).toBeLessThan(50);
       } finally {
         await srv.close();
