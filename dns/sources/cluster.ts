@@ -25,6 +25,7 @@ import {
   type APIResourceListDoc,
   chooseResources,
   type DiscoveredResource,
+  GATEWAY_API_KINDS,
   sameResource,
   versionOrder,
 } from './discovery.ts';
@@ -32,6 +33,7 @@ import {
   type ClusterState,
   GATEWAY_GROUP,
   type Gateway,
+  type ListenerSet,
   type Namespace,
   type Route,
   type Service,
@@ -208,7 +210,7 @@ export class ClusterSources {
       changed = true;
       this.log.info({ kind, version: `${res.group}/${res.version}` }, 'watching Gateway API kind');
     }
-    for (const kind of ['Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute']) {
+    for (const kind of GATEWAY_API_KINDS) {
       if (found.has(kind) || this.absentLogged.has(kind)) continue;
       this.absentLogged.add(kind);
       this.log.warn(
@@ -262,6 +264,11 @@ export class ClusterSources {
     }
     return {
       gateways: withKind(this.gatewayApi.get('Gateway'), 'Gateway', gv('Gateway')) as Gateway[],
+      listenerSets: withKind(
+        this.gatewayApi.get('ListenerSet'),
+        'ListenerSet',
+        gv('ListenerSet'),
+      ) as ListenerSet[],
       routes,
       services: withKind(this.services, 'Service', 'v1'),
       namespaces: withKind(this.namespaces, 'Namespace', 'v1'),

@@ -27,7 +27,7 @@ export interface APIResourceListDoc {
 }
 
 /** Gateway API kinds the DNS sources watch. */
-export const GATEWAY_API_KINDS: readonly string[] = ['Gateway', ...ROUTE_KINDS];
+export const GATEWAY_API_KINDS: readonly string[] = ['Gateway', 'ListenerSet', ...ROUTE_KINDS];
 
 /** Versions of the group in the order to try: preferred first, then as discovery lists them. */
 export function versionOrder(group: APIGroupDoc): string[] {

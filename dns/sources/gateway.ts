@@ -1,4 +1,5 @@
-// Gateway API → claims. A route hostname is published only through a Gateway that
+// Gateway API → claims. A route hostname is published only through a Gateway (directly, or through
+// one of its Accepted ListenerSets) that
 //  1. the route names in spec.parentRefs,
 //  2. has Accepted the route for exactly that parentRef (route status.parents[], matched by
 //     group/kind/namespace/name/sectionName/port, whatever the controllerName), and
@@ -16,6 +17,7 @@ import {
   type Gateway,
   keyOf,
   type Listener,
+  type ListenerSet,
   type Namespace,
   type ParentRef,
   type Route,
@@ -115,9 +117,12 @@ export function listenerAdmits(
   return d === undefined || d.includes(route.kind ?? '');
 }
 
-/** The Gateway's own status marks the listener as not Accepted (e.g. a hostname conflict). */
-function listenerRejected(gw: Gateway, listener: Listener): boolean {
-  const st = gw.status?.listeners?.find((l) => l.name === listener.name);
+/** The parent's own status (Gateway or ListenerSet) marks the listener as not Accepted (e.g. a hostname conflict). */
+function listenerRejected(
+  statuses: ReadonlyArray<{ name?: string; conditions?: ConditionLike[] }> | undefined,
+  listener: Listener,
+): boolean {
+  const st = statuses?.find((l) => l.name === listener.name);
   return (st?.conditions ?? []).some((c) => c.type === 'Accepted' && c.status === 'False');
 }
 
@@ -132,6 +137,7 @@ export function gatewayClaims(
   gateways: readonly Gateway[],
   routes: readonly Route[],
   namespaces: readonly Namespace[],
+  listenerSets: readonly ListenerSet[] = [],
 ): GatewayProjection {
   const problems: GatewayProjection['problems'] = [];
   const nsLabels = new Map<string, Record<string, string>>();
@@ -159,6 +165,43 @@ export function gatewayClaims(
     return a;
   };
 
+  const lsByKey = new Map<string, ListenerSet>();
+  for (const ls of listenerSets) lsByKey.set(keyOf(ls), ls);
+  /** The listeners a parentRef can reach, and the Gateway whose addresses they serve. */
+  const resolveParent = (
+    ref: NormalRef,
+  ):
+    | { via: string; gwKey: string; listeners: Listener[]; rejected: (l: Listener) => boolean }
+    | undefined => {
+    const key = `${ref.namespace}/${ref.name}`;
+    if (ref.kind === 'Gateway') {
+      const gw = byKey.get(key);
+      if (!gw) return undefined;
+      return {
+        via: `Gateway ${key}`,
+        gwKey: key,
+        listeners: gw.spec?.listeners ?? [],
+        rejected: (l) => listenerRejected(gw.status?.listeners, l),
+      };
+    }
+    // A ListenerSet counts once its Gateway accepted it (the implementation checked the Gateway's
+    // allowedListeners); its listeners serve at the parent Gateway's addresses.
+    const ls = lsByKey.get(key);
+    if (!ls || !isTrue(ls.status?.conditions, 'Accepted')) return undefined;
+    const pr = ls.spec?.parentRef;
+    if (!pr?.name) return undefined;
+    const gref = normalizeParentRef({ ...pr, sectionName: undefined, port: undefined }, ref.namespace);
+    if (gref.group !== GATEWAY_GROUP || gref.kind !== 'Gateway') return undefined;
+    const gwKey = `${gref.namespace}/${gref.name}`;
+    if (!byKey.has(gwKey)) return undefined;
+    return {
+      via: `ListenerSet ${key} of Gateway ${gwKey}`,
+      gwKey,
+      listeners: ls.spec?.listeners ?? [],
+      rejected: (l) => listenerRejected(ls.status?.listeners, l),
+    };
+  };
+
   const claims: Claim[] = [];
   for (const route of routes) {
     const routeNs = route.metadata?.namespace ?? '';
@@ -170,19 +213,19 @@ export function gatewayClaims(
       else hostnames.push(n);
     }
     if ((route.spec?.hostnames ?? []).length > 0 && hostnames.length === 0) continue;
-    // Names per Gateway: one route may reach one Gateway through several parentRefs/listeners.
-    const perGateway = new Map<string, Set<string>>();
+    // Names per parent (a Gateway, or a ListenerSet of one): one route may reach it through several
+    // parentRefs/listeners.
+    const perParent = new Map<string, { gwKey: string; names: Set<string> }>();
     for (const p of route.spec?.parentRefs ?? []) {
       const ref = normalizeParentRef(p, routeNs);
-      if (ref.group !== GATEWAY_GROUP || ref.kind !== 'Gateway') continue;
+      if (ref.group !== GATEWAY_GROUP || (ref.kind !== 'Gateway' && ref.kind !== 'ListenerSet')) continue;
       if (!acceptedBy(route, ref)) continue;
-      const gwKey = `${ref.namespace}/${ref.name}`;
-      const gw = byKey.get(gwKey);
-      if (!gw) continue;
-      for (const l of gw.spec?.listeners ?? []) {
+      const parent = resolveParent(ref);
+      if (!parent) continue;
+      for (const l of parent.listeners) {
         if (ref.sectionName !== undefined && l.name !== ref.sectionName) continue;
         if (ref.port !== undefined && l.port !== ref.port) continue;
-        if (listenerRejected(gw, l)) continue;
+        if (parent.rejected(l)) continue;
         if (!listenerAdmits(l, ref.namespace, route, (ns) => nsLabels.get(ns))) continue;
         let lh: string | undefined;
         if (l.hostname !== undefined && l.hostname !== '') {
@@ -191,15 +234,15 @@ export function gatewayClaims(
         }
         const names = publishedNames(lh, hostnames);
         if (names.length === 0) continue;
-        let set = perGateway.get(gwKey);
-        if (!set) {
-          set = new Set();
-          perGateway.set(gwKey, set);
+        let entry = perParent.get(parent.via);
+        if (!entry) {
+          entry = { gwKey: parent.gwKey, names: new Set() };
+          perParent.set(parent.via, entry);
         }
-        for (const n of names) set.add(n);
+        for (const n of names) entry.names.add(n);
       }
     }
-    for (const [gwKey, names] of perGateway) {
+    for (const [via, { gwKey, names }] of perParent) {
       const gw = byKey.get(gwKey)!;
       const addr = addressesOf(gw);
       if (addr.records.length === 0) continue;
@@ -207,7 +250,7 @@ export function gatewayClaims(
         claims.push({
           name,
           records: addr.records,
-          source: `${routeKey} via Gateway ${gwKey}`,
+          source: `${routeKey} via ${via}`,
           origin: {
             kind: 'gateway',
             gatewayNamespace: gw.metadata?.namespace ?? '',

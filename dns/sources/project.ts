@@ -166,7 +166,7 @@ export function project(state: ClusterState): Projection {
   };
 
   // 2. Claims from sources, placed in zones.
-  const gw = gatewayClaims(state.gateways, state.routes, state.namespaces);
+  const gw = gatewayClaims(state.gateways, state.routes, state.namespaces, state.listenerSets ?? []);
   const svc = serviceClaims(state.services);
   // Per zone, per owner: every source's address records (for conflict detection).
   const owners = new Map<

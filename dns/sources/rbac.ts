@@ -3,7 +3,7 @@
 // under a ServiceAccount bound to exactly these rules.
 //
 // Least privilege, and why each rule exists:
-//  - list/watch only (informers never `get`): Gateways and routes, Services, Namespaces (for
+//  - list/watch only (informers never `get`): Gateways, ListenerSets and routes, Services, Namespaces (for
 //    allowedRoutes and DNSZone namespace selectors), DNSZones;
 //  - patch on dnszones/status only (server-side apply of record count, serial, conditions);
 //    never write access to the DNSZone spec;
@@ -23,7 +23,7 @@ export interface PolicyRule {
 export const DNS_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
   {
     apiGroups: [GATEWAY_GROUP],
-    resources: ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'],
+    resources: ['gateways', 'listenersets', 'httproutes', 'grpcroutes', 'tlsroutes'],
     verbs: ['list', 'watch'],
   },
   { apiGroups: [''], resources: ['services', 'namespaces'], verbs: ['list', 'watch'] },

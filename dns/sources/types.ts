@@ -66,6 +66,18 @@ export interface Gateway extends Obj {
   };
 }
 
+/** ListenerSet: extra listeners for a Gateway, owned by another team (GEP-1713, standard in v1.5). */
+export interface ListenerSet extends Obj {
+  spec?: {
+    parentRef?: { group?: string; kind?: string; namespace?: string; name?: string };
+    listeners?: Listener[];
+  };
+  status?: {
+    conditions?: ConditionLike[];
+    listeners?: Array<{ name?: string; conditions?: ConditionLike[] }>;
+  };
+}
+
 export interface ParentRef {
   group?: string;
   kind?: string;
@@ -102,6 +114,8 @@ export interface Namespace extends Obj {}
 /** Everything the projection looks at: the informers' caches, listed. */
 export interface ClusterState {
   gateways: readonly Gateway[];
+  /** Absent when the ListenerSet CRD is not installed. */
+  listenerSets?: readonly ListenerSet[];
   /** Routes of every installed kind; each carries its `kind`. */
   routes: readonly Route[];
   services: readonly Service[];

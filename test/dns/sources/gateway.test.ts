@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { gatewayClaims } from '../../../dns/sources/gateway.ts';
-import type { Gateway, Namespace, Route } from '../../../dns/sources/types.ts';
+import type { Gateway, ListenerSet, Namespace, Route } from '../../../dns/sources/types.ts';
 import { GW, gateway, http, namespace, route } from './fixtures.ts';
 
 /** name → sorted "TYPE v1,v2" strings, per source, from a projection. */
@@ -296,5 +296,61 @@ describe('claims carry their origin and a readable source', () => {
   test('a route whose only hostnames are invalid does not inherit the listener hostname', () => {
     const r = route('infra', 'app', [{ name: 'gw' }], ['bad..name']);
     expect(gatewayClaims([gw], [r], []).claims).toEqual([]);
+  });
+});
+
+describe('ListenerSets (extra listeners attached to a Gateway)', () => {
+  const ls = (
+    accepted: boolean,
+    listeners = [http('team-l', '*.team.example.com')],
+    parentNs?: string,
+  ): ListenerSet => ({
+    apiVersion: `${GW}/v1`,
+    kind: 'ListenerSet',
+    metadata: { namespace: 'team', name: 'ls' },
+    spec: { parentRef: { name: 'gw', ...(parentNs ? { namespace: parentNs } : {}) }, listeners },
+    status: { conditions: [{ type: 'Accepted', status: accepted ? 'True' : 'False', reason: 'x' }] },
+  });
+  const claimsOf = (sets: ListenerSet[], r: Route) =>
+    gatewayClaims([gw], [r], [], sets).claims.map((c) => `${c.name} ${c.source}`);
+
+  test('a route Accepted by an Accepted ListenerSet publishes at the parent Gateway address', () => {
+    const r = route(
+      'team',
+      'app',
+      [{ kind: 'ListenerSet', name: 'ls' }],
+      ['app.team.example.com', 'x.other.org'],
+    );
+    expect(claimsOf([ls(true, undefined, 'infra')], r)).toEqual([
+      'app.team.example.com HTTPRoute team/app via ListenerSet team/ls of Gateway infra/gw',
+    ]);
+    expect(gatewayClaims([gw], [r], [], [ls(true, undefined, 'infra')]).claims[0]!.records).toEqual([
+      { type: 'A', values: ['192.0.2.1'] },
+    ]);
+  });
+
+  test('a ListenerSet its Gateway did not accept publishes nothing', () => {
+    const r = route('team', 'app', [{ kind: 'ListenerSet', name: 'ls' }], ['app.team.example.com']);
+    expect(claimsOf([ls(false, undefined, 'infra')], r)).toEqual([]);
+  });
+
+  test('parentRef namespace defaults to the ListenerSet namespace (no Gateway there: nothing)', () => {
+    const r = route('team', 'app', [{ kind: 'ListenerSet', name: 'ls' }], ['app.team.example.com']);
+    expect(claimsOf([ls(true)], r)).toEqual([]);
+  });
+
+  test('sectionName picks a ListenerSet listener; Same means the ListenerSet namespace', () => {
+    const set = ls(true, [http('a', 'a.example.com'), http('b', 'b.example.com')], 'infra');
+    const r = route('team', 'app', [{ kind: 'ListenerSet', name: 'ls', sectionName: 'b' }], []);
+    expect(claimsOf([set], r)).toEqual([
+      'b.example.com HTTPRoute team/app via ListenerSet team/ls of Gateway infra/gw',
+    ]);
+    const other = route('infra', 'app', [{ kind: 'ListenerSet', name: 'ls', namespace: 'team' }], []);
+    expect(claimsOf([set], other)).toEqual([]);
+  });
+
+  test('without the ListenerSet in the cache (CRD absent): nothing, no error', () => {
+    const r = route('team', 'app', [{ kind: 'ListenerSet', name: 'ls' }], ['app.team.example.com']);
+    expect(claimsOf([], r)).toEqual([]);
   });
 });

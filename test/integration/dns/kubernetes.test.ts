@@ -9,6 +9,7 @@ import { sharedKubeConfig } from '../../envtest/shared.ts';
 import { skipUnless } from '../../support/require.ts';
 import {
   addresses,
+  createAcceptedListenerSet,
   createGateway,
   createHTTPRoute,
   createLBService,
@@ -174,6 +175,29 @@ describe.skipIf(skipUnless({ binaries: ['dig', 'kdig'] }))(
       );
       expect(addresses(r)).toEqual(['192.0.2.20']);
       expect(await nodeResolver(dns.server.port).resolve4(`mover.${zone}`)).toEqual(['192.0.2.20']);
+    });
+
+    test('a route attached to a ListenerSet of a Gateway resolves to that Gateway', async () => {
+      await createAcceptedListenerSet(client, ns, 'team-ls', { name: 'gw-b', namespace: ns }, [
+        { name: 'team', hostname: `*.ls.${zone}` },
+      ]);
+      await createHTTPRoute(
+        client,
+        ns,
+        'via-ls',
+        [{ kind: 'ListenerSet', name: 'team-ls' }],
+        [`svc.ls.${zone}`],
+      );
+      await setRouteParents(client, ns, 'via-ls', [
+        { ref: { kind: 'ListenerSet', name: 'team-ls', namespace: ns }, accepted: true },
+      ]);
+      const r = await until(
+        () => query('kdig', dns.server.port, `svc.ls.${zone}`, 'A', true),
+        (x) => x.answer.length > 0,
+        WAIT,
+        'ListenerSet route served',
+      );
+      expect(addresses(r)).toEqual(['192.0.2.20']);
     });
 
     test('DNSZone status: record count, serial, Ready; a conflict is served and named', async () => {

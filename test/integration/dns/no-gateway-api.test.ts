@@ -100,7 +100,7 @@ describe.skipIf(skipUnless({ binaries: ['dig', 'kdig'] }))(
       await installCrdFiles(cp.kubeConfig(), await yamlFiles(cp.assets.gatewayApiCrdDir));
       await until(
         () => dns.sources.watchedKinds(),
-        (k) => ['Gateway', 'GRPCRoute', 'HTTPRoute', 'TLSRoute'].every((x) => k.includes(x)),
+        (k) => ['Gateway', 'GRPCRoute', 'HTTPRoute', 'ListenerSet', 'TLSRoute'].every((x) => k.includes(x)),
         WAIT,
         'Gateway API kinds watched',
       );

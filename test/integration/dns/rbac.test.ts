@@ -114,7 +114,13 @@ describe.skipIf(skipUnless({ binaries: ['dig'] }))('DNS server RBAC: exactly DNS
   test('syncs, serves, writes DNSZone status and Events as the ServiceAccount', async () => {
     dns = await runKubernetes({ kubeConfig: sa, port: 0, debounceMs: 20, logLevel: 'silent' });
     await dns.sources.whenSynced(WAIT);
-    expect(dns.sources.watchedKinds()).toEqual(['GRPCRoute', 'Gateway', 'HTTPRoute', 'TLSRoute']);
+    expect(dns.sources.watchedKinds()).toEqual([
+      'GRPCRoute',
+      'Gateway',
+      'HTTPRoute',
+      'ListenerSet',
+      'TLSRoute',
+    ]);
     const app = await until(
       () => query('dig', dns!.server.port, `app.${zone}`, 'A', false),
       (r) => r.answer.length > 0,

@@ -87,6 +87,7 @@ export async function setGatewayAddresses(
 }
 
 export interface RefSpec {
+  kind?: 'Gateway' | 'ListenerSet';
   name: string;
   namespace?: string;
   sectionName?: string;
@@ -138,6 +139,53 @@ export async function setRouteParents(
             },
           ],
         })),
+      },
+    },
+  });
+}
+
+export const listenerSetRes = {
+  group: GW,
+  version: 'v1',
+  plural: 'listenersets',
+  namespaced: true,
+  kind: 'ListenerSet',
+};
+
+/** A ListenerSet on `gateway`, Accepted as the Gateway implementation would report it. */
+export async function createAcceptedListenerSet(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  gateway: { name: string; namespace: string },
+  listeners: ListenerSpec[],
+): Promise<void> {
+  await client.request({
+    method: 'POST',
+    path: collectionPath(listenerSetRes, ns),
+    body: {
+      apiVersion: `${GW}/v1`,
+      kind: 'ListenerSet',
+      metadata: { name, namespace: ns },
+      spec: { parentRef: gateway, listeners: listeners.map((l) => ({ port: 80, protocol: 'HTTP', ...l })) },
+    },
+  });
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await client.request({
+    method: 'PATCH',
+    path: objectPath(listenerSetRes, ns, name, 'status'),
+    contentType: MERGE,
+    body: {
+      status: {
+        conditions: [
+          {
+            type: 'Accepted',
+            status: 'True',
+            reason: 'Accepted',
+            message: 'attached',
+            lastTransitionTime: now,
+          },
+        ],
       },
     },
   });
