@@ -217,7 +217,6 @@ function runDnsperf(
   duration: number,
   verbose: boolean,
   qps: number,
-  dir: string,
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const pid = s.proc.pid!;
@@ -386,11 +385,11 @@ const bench: Bench = async (argv) => {
     }
     const results = new Map<string, RunResult[]>();
     try {
-      for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps, dir); // warm-up (JIT, caches)
+      for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps); // warm-up (JIT, caches)
       for (let r = 0; r < args.runs; r++) {
         for (const s of servers) {
           // -v (one line per query, for p99) for every server, so each sees the same client.
-          const res = await runDnsperf(s, queries, args.duration, true, args.qps, dir);
+          const res = await runDnsperf(s, queries, args.duration, true, args.qps);
           results.set(s.name, [...(results.get(s.name) ?? []), res]);
         }
       }
