@@ -11,6 +11,7 @@ import type { IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
 import {
   APPLY_PATCH,
   applyServiceCondition,
+  applyStatus,
   Controller,
   EventRecorder,
   Informer,
@@ -40,7 +41,7 @@ import {
   projectFacts,
   type ServiceLike,
 } from './project.ts';
-import { announcedCondition, conditionMatches, writerOf } from './status.ts';
+import { announcedCondition, conditionMatches, hasAnnounced, staleAnnounced, writerOf } from './status.ts';
 
 export interface StartSpeakerOptions {
   nodeName: string;
@@ -316,7 +317,23 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     reconcile: async (key, signal) => {
       const svc = services.get(key);
       const vips = serviceVips.get(key);
-      if (!svc || !vips || stopping) return;
+      if (!svc || stopping) return;
+      if (!vips || vips.length === 0) {
+        // No longer ours, or its VIPs were released: drop the condition (an apply that owns
+        // nothing removes what this field manager owned), written by the lowest live speaker.
+        const alive = eng.membership.view().alive;
+        if (!hasAnnounced(svc.status?.conditions) || [...alive].sort()[0] !== self) return;
+        const { namespace, name } = splitKey(key);
+        await applyStatus(
+          client,
+          { resource: Resources.services, namespace: namespace!, name },
+          {},
+          { fieldManager: FIELD_MANAGERS.speaker, signal },
+        ).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+        return;
+      }
       const want = announcedCondition(vips, decisions);
       if (!want || writerOf(vips, decisions, eng.membership.view().alive) !== self) return;
       if (conditionMatches(svc.status?.conditions, want)) return;
@@ -352,6 +369,9 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
         const want = announcedCondition(vips, decisions);
         if (!want || writerOf(vips, decisions, alive) !== self) continue;
         if (!conditionMatches(services.get(key)?.status?.conditions, want)) statusCtl.enqueue(key);
+      }
+      if ([...alive].sort()[0] === self) {
+        for (const key of staleAnnounced(services.list(), serviceVips)) statusCtl.enqueue(key);
       }
     }, 20).unref();
   }

@@ -113,3 +113,28 @@ export function ownerChanges(
   }
   return out;
 }
+
+export function hasAnnounced(conditions: ReadonlyArray<{ type: string }> | undefined): boolean {
+  return (conditions ?? []).some((c) => c.type === SERVICE_CONDITIONS.Announced);
+}
+
+/**
+ * Services that still carry an Announced condition but have nothing to announce any more (not
+ * handled: class changed, type changed; or no VIP left). Keys, sorted. The lowest live speaker
+ * removes the condition.
+ */
+export function staleAnnounced(
+  services: ReadonlyArray<{
+    metadata?: { name?: string; namespace?: string };
+    status?: { conditions?: ReadonlyArray<{ type: string }> };
+  }>,
+  serviceVips: ReadonlyMap<string, readonly string[]>,
+): string[] {
+  const out: string[] = [];
+  for (const s of services) {
+    if (!hasAnnounced(s.status?.conditions)) continue;
+    const key = `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+    if ((serviceVips.get(key)?.length ?? 0) === 0) out.push(key);
+  }
+  return out.sort();
+}

@@ -263,5 +263,17 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip', 'arping', 'ndisc6', 't
       await sleep(100);
       expect((await topo.arping(VIP_LONELY, 2)).macs).toEqual([]);
     });
+
+    it('a Service that stops being a LoadBalancer is no longer answered and loses its Announced condition', async () => {
+      await topo.waitForCondition('e2e', 'web', (c) => c?.status === 'True');
+      await topo.apply('/api/v1/namespaces/e2e/services/web', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: 'e2e' },
+        spec: { type: 'ClusterIP', ports: [{ port: 8080, protocol: 'TCP' }], selector: { app: 'web' } },
+      });
+      await topo.waitForCondition('e2e', 'web', (c) => c === undefined);
+      expect((await topo.arping(VIP, 2)).macs).toEqual([]);
+    });
   },
 );

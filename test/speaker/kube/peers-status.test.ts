@@ -15,6 +15,7 @@ import {
   conditionMatches,
   ownerChanges,
   planStatus,
+  staleAnnounced,
   writerOf,
 } from '../../../speaker/kube/status.ts';
 
@@ -206,5 +207,24 @@ describe('Announced condition', () => {
       { ip: '192.0.2.3', from: 'n3', to: undefined },
       { ip: '192.0.2.4', from: undefined, to: 'n1' },
     ]);
+  });
+});
+
+describe('staleAnnounced', () => {
+  it('Services carrying the condition with no VIP to announce (or no longer handled)', () => {
+    const cond = { type: 'portico.dev/Announced' };
+    const svcs = [
+      { metadata: { namespace: 'a', name: 'kept' }, status: { conditions: [cond] } },
+      { metadata: { namespace: 'a', name: 'released' }, status: { conditions: [cond] } },
+      { metadata: { namespace: 'a', name: 'foreign' }, status: { conditions: [{ type: 'other' }, cond] } },
+      { metadata: { namespace: 'a', name: 'never' }, status: { conditions: [{ type: 'other' }] } },
+      { metadata: { namespace: 'a', name: 'plain' } },
+    ];
+    const sv = new Map([
+      ['a/kept', ['192.0.2.1']],
+      ['a/released', []],
+      ['a/never', []],
+    ]);
+    expect(staleAnnounced(svcs, sv)).toEqual(['a/foreign', 'a/released']);
   });
 });
