@@ -309,10 +309,7 @@ function ensureCoreDns(): string {
 /** Build dns/native (the batched UDP addon) if it is not built yet. */
 function ensureNativeUdp(): void {
   if (existsSync(join(repo, 'dns', 'native', 'build', 'Release', 'portico_udp.node'))) return;
-  const gyp = join(repo, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  execFileSync(process.execPath, [gyp, 'rebuild', '--directory', join(repo, 'dns', 'native')], {
-    stdio: 'inherit',
-  });
+  execFileSync(process.execPath, [join(repo, 'dns', 'native', 'build.ts')], { stdio: 'inherit' });
 }
 
 function knotConfig(dir: string, port: number, zonefile: string): string {

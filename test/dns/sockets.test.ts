@@ -49,7 +49,7 @@ type UdpIo = 'node' | 'native';
 function skipIo(io: UdpIo): boolean {
   if (io === 'native' && nativeUdp() === null && !strictPrereqs()) {
     console.warn(
-      'skipping udpIo=native: dns/native is not built (npx node-gyp rebuild --directory dns/native)',
+      'skipping udpIo=native: dns/native is not built (node dns/native/build.ts)',
     );
     return true;
   }
