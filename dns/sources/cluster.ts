@@ -10,6 +10,7 @@
 import { GROUP, PLURALS, VERSION } from '../../lib/api/group.ts';
 import type { DNSZone } from '../../lib/api/types.ts';
 import {
+  collectionPath,
   errInfo,
   Informer,
   isNotFound,
@@ -19,6 +20,7 @@ import {
   noopLogger,
   type ResourceRef,
   Resources,
+  statusCodeOf,
 } from '../../lib/kube/index.ts';
 import {
   type APIGroupDoc,
@@ -117,6 +119,7 @@ export class ClusterSources {
   private timer: NodeJS.Timeout | undefined;
   private discovering: Promise<void> | undefined;
   private absentLogged = new Set<string>();
+  private forbiddenLogged = new Set<string>();
   private failures = 0;
 
   constructor(o: ClusterSourcesOptions) {
@@ -203,6 +206,9 @@ export class ClusterSources {
     }
     for (const [kind, res] of found) {
       if (this.gatewayApi.has(kind)) continue;
+      // Probe before watching: an informer that may not list (a ClusterRole from an older chart
+      // without this kind) would retry forever and the server would never become ready.
+      if (!(await this.canList(kind, res))) continue;
       const w = this.watch<KubeObject>(res, kind);
       this.gatewayApi.set(kind, w);
       w.informer.start();
@@ -223,6 +229,31 @@ export class ClusterSources {
       this.initialKinds = [...this.gatewayApi.keys()];
     }
     if (changed) this.o.onChange('Gateway API kinds changed');
+  }
+
+  /** One-item list: false (logged once) when forbidden or gone; other errors propagate (retry). */
+  private async canList(kind: string, res: DiscoveredResource): Promise<boolean> {
+    try {
+      await this.client.request({
+        path: collectionPath(res),
+        query: { limit: 1 },
+        timeoutMs: 15_000,
+        signal: this.abort.signal,
+      });
+      this.forbiddenLogged.delete(kind);
+      return true;
+    } catch (err) {
+      const code = statusCodeOf(err);
+      if (code !== 403 && code !== 404) throw err;
+      if (!this.forbiddenLogged.has(kind)) {
+        this.forbiddenLogged.add(kind);
+        this.log.warn(
+          { kind, status: code, ...errInfo(err) },
+          `${kind} is installed but cannot be listed (HTTP ${code}); skipped until it can — check the DNS server's ClusterRole`,
+        );
+      }
+      return false;
+    }
   }
 
   /** Installed Gateway API kinds currently watched. */

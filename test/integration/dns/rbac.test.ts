@@ -28,6 +28,50 @@ import {
 
 const WAIT = 20_000;
 
+/** A ServiceAccount bound (ClusterRoleBinding) to a new ClusterRole with `rules`; its KubeConfig. */
+async function boundServiceAccount(
+  admin: KubeClient,
+  name: string,
+  rules: unknown,
+  cleanup: Array<() => Promise<unknown>>,
+): Promise<KubeConfig> {
+  const path = await sharedServiceAccountKubeconfig(`dns-sa-${name}`, 'portico-dns');
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  await admin.request({
+    method: 'POST',
+    path: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+    body: { metadata: { name }, rules },
+  });
+  await admin.request({
+    method: 'POST',
+    path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: 'portico-dns', namespace: `dns-sa-${name}` }],
+    },
+  });
+  cleanup.push(
+    () =>
+      admin.request({
+        method: 'DELETE',
+        path: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`,
+      }),
+    () =>
+      admin.request({ method: 'DELETE', path: `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}` }),
+  );
+  const c = new KubeClient(kc);
+  await until(
+    () => c.request({ path: '/apis/portico.dev/v1alpha1/dnszones' }).then(() => true),
+    (ok) => ok,
+    WAIT,
+    'RBAC binding effective',
+  );
+  await c.close();
+  return kc;
+}
+
 describe.skipIf(skipUnless({ binaries: ['dig'] }))('DNS server RBAC: exactly DNS_CLUSTER_ROLE_RULES', () => {
   let admin: KubeClient;
   let sa: KubeConfig;
@@ -108,6 +152,30 @@ describe.skipIf(skipUnless({ binaries: ['dig'] }))('DNS server RBAC: exactly DNS
         .request({ method: 'DELETE', path: `/apis/rbac.authorization.k8s.io/v1/clusterroles/${roleName}` })
         .catch(() => {});
       await admin.close();
+    }
+  });
+
+  test('a kind the ClusterRole lacks (an older chart) is skipped, not fatal', async () => {
+    const cleanup: Array<() => Promise<unknown>> = [];
+    const rules = DNS_CLUSTER_ROLE_RULES.map((r) => ({
+      ...r,
+      resources: r.resources.filter((x) => x !== 'listenersets'),
+    }));
+    const kc = await boundServiceAccount(admin, `portico-dns-old-${id}`, rules, cleanup);
+    const old = await runKubernetes({ kubeConfig: kc, port: 0, debounceMs: 20, logLevel: 'silent' });
+    try {
+      await old.sources.whenSynced(WAIT);
+      expect(old.sources.watchedKinds()).toEqual(['GRPCRoute', 'Gateway', 'HTTPRoute', 'TLSRoute']);
+      const app = await until(
+        () => query('dig', old.server.port, `app.${zone}`, 'A', false),
+        (r) => r.answer.length > 0,
+        WAIT,
+        'route served without ListenerSet access',
+      );
+      expect(addresses(app)).toEqual(['192.0.2.90']);
+    } finally {
+      await old.close();
+      for (const c of cleanup) await c().catch(() => {});
     }
   });
 
