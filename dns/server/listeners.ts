@@ -20,7 +20,7 @@ import {
   sockaddrToString,
 } from './native-udp.ts';
 import { RateLimiter, type RateLimitOptions } from './rrl.ts';
-import { QueryStats } from './stats.ts';
+import { QueryStats, type StatsSnapshot } from './stats.ts';
 
 export interface ListenerOptions {
   address: string;
@@ -41,6 +41,8 @@ export interface ListenerOptions {
 
 export interface Listeners {
   port: number;
+  /** Counters since start (cumulative) and latency samples since the previous drain. */
+  drain(): StatsSnapshot;
   /** Which UDP path is serving. */
   udpIo: 'native' | 'node';
   stats: QueryStats;
@@ -191,7 +193,9 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     udpSock.send(out, rinfo.port, rinfo.address);
   });
   // A send to an unreachable client must not kill the process.
-  udpSock?.on('error', () => {});
+  udpSock?.on('error', () => {
+    stats.sendErrors++;
+  });
 
   const conns = new Set<net.Socket>();
   tcpServer.on('connection', (sock) => {
@@ -226,8 +230,20 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     sock.on('close', () => conns.delete(sock));
   });
 
+  // The native path counts in C: [0] send failures, [1] datagrams too large for a receive slot.
+  let nativeSeen = [0, 0];
+  const drain = (): StatsSnapshot => {
+    if (native) {
+      stats.sendErrors += native.counters[0]! - nativeSeen[0]!;
+      stats.dropped += native.counters[1]! - nativeSeen[1]!;
+      nativeSeen = [native.counters[0]!, native.counters[1]!];
+    }
+    return stats.drain();
+  };
+
   return {
     port,
+    drain,
     udpIo: native ? 'native' : 'node',
     stats,
     setSnapshots(s) {

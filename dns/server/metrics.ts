@@ -11,6 +11,7 @@ export class DnsMetrics {
   private readonly truncated: Counter;
   private readonly rateLimited: Counter;
   private readonly dropped: Counter;
+  private readonly sendErrors: Counter;
   private readonly records: Gauge<'zone'>;
   private readonly serial: Gauge<'zone'>;
   /** Last cumulative totals seen per source (thread), to turn them into increments. */
@@ -45,6 +46,11 @@ export class DnsMetrics {
       help: 'Messages that got no response (shorter than a header, or not a query).',
       registers: [registry],
     });
+    this.sendErrors = new Counter({
+      name: 'portico_dns_send_errors_total',
+      help: 'UDP responses the kernel refused to send (send buffer full, unreachable client).',
+      registers: [registry],
+    });
     this.records = new Gauge({
       name: 'portico_dns_zone_records',
       help: 'Resource records served per zone (SOA and NS included).',
@@ -72,6 +78,7 @@ export class DnsMetrics {
     inc(this.truncated, s.truncated, prev?.truncated);
     inc(this.rateLimited, s.rateLimited, prev?.rateLimited);
     inc(this.dropped, s.dropped, prev?.dropped);
+    inc(this.sendErrors, s.sendErrors, prev?.sendErrors);
     for (const v of s.samples) this.latency.observe(v);
     this.last.set(source, { ...s, samples: new Float64Array(0) });
   }

@@ -84,7 +84,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
 
   if (workers === 1) {
     const l: Listeners = await startListeners(listenerOpts);
-    const collect = async () => metrics.apply('main', l.stats.drain());
+    const collect = async () => metrics.apply('main', l.drain());
     const timer = setInterval(collect, opts.statsIntervalMs ?? 1000);
     timer.unref();
     return {

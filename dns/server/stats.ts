@@ -73,6 +73,7 @@ export interface StatsSnapshot {
   truncated: number;
   rateLimited: number;
   dropped: number;
+  sendErrors: number;
   /** Latency samples (seconds) since the last drain. */
   samples: Float64Array;
 }
@@ -81,8 +82,10 @@ export class QueryStats {
   readonly queries = new Float64Array(TRANSPORTS.length * QTYPE_SLOTS * RCODE_SLOTS);
   truncated = 0;
   rateLimited = 0;
-  /** Messages that got no response at all (runts, responses sent to us). */
+  /** Messages that got no response at all (runts, responses sent to us, oversized datagrams). */
   dropped = 0;
+  /** Responses the kernel would not take (send buffer full, unreachable destination). */
+  sendErrors = 0;
   readonly sampleEvery: number;
   private samples = new Float64Array(SAMPLE_CAPACITY);
   private nSamples = 0;
@@ -117,6 +120,7 @@ export class QueryStats {
       truncated: this.truncated,
       rateLimited: this.rateLimited,
       dropped: this.dropped,
+      sendErrors: this.sendErrors,
       samples,
     };
   }

@@ -11,7 +11,7 @@ const { options, statsIntervalMs } = workerData as { options: ListenerOptions; s
 
 try {
   const l = await startListeners(options);
-  const post = () => port.postMessage({ type: 'stats', stats: l.stats.drain() });
+  const post = () => port.postMessage({ type: 'stats', stats: l.drain() });
   setInterval(post, statsIntervalMs).unref();
   port.on('message', (m: { type: string; inputs?: ZoneInput[] }) => {
     if (m.type === 'zones' && m.inputs) l.setSnapshots(buildSnapshotSet(m.inputs).set);

@@ -48,9 +48,7 @@ async function kdig(port: number, ...args: string[]): Promise<string> {
 type UdpIo = 'node' | 'native';
 function skipIo(io: UdpIo): boolean {
   if (io === 'native' && nativeUdp() === null && !strictPrereqs()) {
-    console.warn(
-      'skipping udpIo=native: dns/native is not built (node dns/native/build.ts)',
-    );
+    console.warn('skipping udpIo=native: dns/native is not built (node dns/native/build.ts)');
     return true;
   }
   return false;
@@ -178,7 +176,25 @@ describe.each<UdpIo>(['node', 'native'])('udpIo=%s', (udpIo) => {
 
     it('readyz and metrics', async () => {
       await dig(port, 'app.k8s.home.arpa');
+      // A 5,000-byte datagram flagged as a response: never answered, counted as dropped (the
+      // native path drops it for size before parsing, node:dgram for QR=1).
+      const junk = Buffer.alloc(5000, 0);
+      junk[2] = 0x80;
+      const u = createSocket('udp4');
+      await new Promise<void>((r) => u.send(junk, port, '127.0.0.1', () => r()));
+      u.close();
       const base = `http://127.0.0.1:${s.observePort}`;
+      await expect
+        .poll(
+          async () =>
+            (await (await fetch(`${base}/metrics`)).text()).match(
+              /portico_dns_dropped_total(\{[^}]*\})? (\d+)/,
+            )?.[2],
+          {
+            timeout: 3000,
+          },
+        )
+        .toBe('1');
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       const text = await (await fetch(`${base}/metrics`)).text();
       expect(text).toMatch(
