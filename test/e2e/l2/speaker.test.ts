@@ -253,6 +253,17 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip', 'arping', 'ndisc6', 't
       const c = await topo.waitForCondition('e2e', 'lonely', (x) => x?.status === 'False');
       expect(c.reason).toBe('NoL2Advertisement');
       expect((await topo.arping(VIP_LONELY, 2)).macs).toEqual([]);
+      // Reported by exactly one speaker, the lowest-named live one (ADR 070).
+      await sleep(500);
+      const ev = await topo.admin!.request<{
+        items: Array<{ reason?: string; reportingInstance?: string; regarding?: { name?: string } }>;
+      }>({ path: '/apis/events.k8s.io/v1/namespaces/e2e/events' });
+      const reporters = new Set(
+        ev.items
+          .filter((e) => e.reason === 'NotAnnounced' && e.regarding?.name === 'lonely')
+          .map((e) => e.reportingInstance),
+      );
+      expect([...reporters]).toEqual([`portico-speaker-${[...live()].sort()[0]}`]);
       // Once advertised, it is announced.
       await topo.l2Advertisement('lonely', { ipAddressPools: ['lonely'] });
       await topo.waitForCondition('e2e', 'lonely', (x) => x?.status === 'True');
