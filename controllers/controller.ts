@@ -71,6 +71,12 @@ export interface RunningController {
 
 export const DEFAULT_LEASE_NAME = 'portico-controller';
 
+/** Remove metadata.managedFields in place (see the informer handlers below). */
+export function stripManagedFields<T extends KubeObject>(o: T): T {
+  if (o.metadata && 'managedFields' in o.metadata) delete o.metadata.managedFields;
+  return o;
+}
+
 export function defaultIdentity(env: NodeJS.ProcessEnv = process.env): string {
   return env.POD_NAME?.trim() || hostname();
 }
@@ -150,16 +156,27 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   };
 
   // Informer handlers route to the current term; a standby has none and does nothing.
+  // Each handler first drops managedFields from the cached object (the handler gets the very object
+  // the cache holds): the controller never reads them, and with three field managers per Service
+  // they are the larger part of every cached Service (client-go controllers use a TransformFunc).
   services.addHandlers({
-    add: (o) => term?.serviceChanged(objectKey(o), o),
-    update: (old, o) => term?.serviceChanged(objectKey(o), o, old),
+    add: (o) => term?.serviceChanged(objectKey(stripManagedFields(o)), o),
+    update: (old, o) => term?.serviceChanged(objectKey(stripManagedFields(o)), o, old),
     delete: (o) => term?.serviceChanged(objectKey(o), undefined, o),
   });
-  const poolsChanged = () => term?.poolsChanged();
-  pools.addHandlers({ add: poolsChanged, update: poolsChanged, delete: poolsChanged });
+  const poolsChanged = (o: PoolObject) => {
+    stripManagedFields(o);
+    term?.poolsChanged();
+  };
+  pools.addHandlers({
+    add: poolsChanged,
+    update: (_old, o) => poolsChanged(o),
+    delete: () => term?.poolsChanged(),
+  });
   namespaces.addHandlers({
-    add: (o) => term?.namespaceChanged(objectKey(o)),
+    add: (o) => term?.namespaceChanged(objectKey(stripManagedFields(o))),
     update: (old, o) => {
+      stripManagedFields(o);
       if (JSON.stringify(old.metadata?.labels ?? {}) !== JSON.stringify(o.metadata?.labels ?? {}))
         term?.namespaceChanged(objectKey(o));
     },

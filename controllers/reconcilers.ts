@@ -318,6 +318,7 @@ export class LeaderTerm {
       } else {
         this.pending.delete(key);
         this.warned.delete(key);
+        this.written.delete(key);
         const before = this.allocator.assignment(key);
         const released = this.allocator.release(key);
         if (released.length > 0) {
@@ -413,6 +414,7 @@ export class LeaderTerm {
   }
 
   private remember(key: string, obj: ServiceObject | undefined): void {
+    if (obj?.metadata) delete obj.metadata.managedFields;
     if (obj?.metadata?.resourceVersion) this.written.set(key, obj);
   }
 
