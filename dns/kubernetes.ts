@@ -64,7 +64,7 @@ export interface KubernetesSources {
   last(): { projection: Projection; update: TableUpdate } | undefined;
   /** Gateway API kinds currently watched. */
   watchedKinds(): string[];
-  /** Rebuild now (skips the debounce); resolves when snapshots and status writes are done. */
+  /** Rebuild now (skips the debounce); resolves once the snapshots are served (status follows). */
   rebuild(): Promise<void>;
   close(): Promise<void>;
 }
@@ -159,7 +159,27 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
       if (!lastProblems.has(k)) log.warn({ object: p.object, problem: p.message }, 'source ignored');
     }
     lastProblems = problems;
-    if (writeStatus) await writeStatusAndEvents(projection, update);
+    if (writeStatus) queueStatus(projection, update);
+  }
+
+  // Status and Events are written off the rebuild path: a slow apiserver must never delay the next
+  // snapshot. One writer; when it falls behind, only the newest projection is written.
+  let statusPending: { projection: Projection; update: TableUpdate } | undefined;
+  let statusRunning: Promise<void> | undefined;
+  function queueStatus(projection: Projection, update: TableUpdate): void {
+    statusPending = { projection, update };
+    if (statusRunning) return;
+    statusRunning = (async () => {
+      while (statusPending && !closed) {
+        const next = statusPending;
+        statusPending = undefined;
+        await writeStatusAndEvents(next.projection, next.update).catch((err: unknown) =>
+          log.error({ ...errInfo(err) }, 'writing DNSZone status failed'),
+        );
+      }
+    })().finally(() => {
+      statusRunning = undefined;
+    });
   }
 
   async function writeStatusAndEvents(projection: Projection, update: TableUpdate): Promise<void> {
@@ -260,6 +280,7 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
       if (retryTimer) clearTimeout(retryTimer);
       for (const w of syncWaiters.splice(0)) w(new Error('Kubernetes sources closed before they synced'));
       await running?.catch(() => {});
+      await statusRunning;
       await sources.stop();
       await recorder.close();
       await client.close();
