@@ -5,7 +5,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY speaker/native ./speaker/native
-# The root package's install script builds the speaker's AF_PACKET addon (node-gyp).
+COPY dns/native ./dns/native
+# The root package's install script builds the two N-API addons (node-gyp): the speaker's
+# AF_PACKET/ICMPv6 sockets and the DNS server's batched UDP path.
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
@@ -22,6 +24,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/speaker/native/build/Release ./speaker/native/build/Release
+COPY --from=build /app/dns/native/build/Release ./dist/dns/native/build/Release
 USER 65532:65532
 ENTRYPOINT []
 CMD ["node", "dist/controllers/main.js", "--help"]

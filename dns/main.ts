@@ -15,9 +15,11 @@ import { loadZoneFile, watchZoneFile } from './static.ts';
 import { describe } from './zone/snapshot.ts';
 import { ZoneTable } from './zone/table.ts';
 
-export const usage = `usage: node dns/main.ts (--config FILE | --kubeconfig FILE) [options]
+export const usage = `usage: node dns/main.ts (--config FILE | --kubernetes | --kubeconfig FILE) [options]
   --config FILE           zones (YAML, DNSZone spec shape); reloaded when it changes
-  --kubeconfig FILE       Kubernetes mode: zones from DNSZones, Gateway API routes and Services
+  --kubernetes            Kubernetes mode: zones from DNSZones, Gateway API routes and Services,
+                          credentials from $KUBECONFIG, in-cluster, then ~/.kube/config
+  --kubeconfig FILE       Kubernetes mode with this kubeconfig
   --address ADDR          listen address (default 127.0.0.1)
   --port N                UDP+TCP port (default 5353; 0 = any free port)
   --workers N|auto        serving threads (default 1)
@@ -126,6 +128,7 @@ async function main(argv: string[]): Promise<void> {
     ...OBSERVE_FLAGS,
     config: { type: 'string' },
     kubeconfig: { type: 'string' },
+    kubernetes: { type: 'boolean' },
     address: { type: 'string' },
     port: { type: 'string' },
     workers: { type: 'string' },
@@ -151,17 +154,20 @@ async function main(argv: string[]): Promise<void> {
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
     ...(values['udp-io'] !== undefined ? { udpIo: parseUdpIo(values['udp-io']) } : {}),
   };
-  if (values.config !== undefined && values.kubeconfig !== undefined)
-    throw new FlagError('--config and --kubeconfig are exclusive: one binary, two modes');
+  const kubernetes = values.kubernetes === true || values.kubeconfig !== undefined;
+  if (values.config !== undefined && kubernetes)
+    throw new FlagError('--config and --kubernetes/--kubeconfig are exclusive: one binary, two modes');
   // Kubernetes mode: the same server fed by dns/sources (Gateway API, Services, DNSZones). Loaded on
   // demand so standalone mode never pays for the Kubernetes client.
-  const s =
-    values.kubeconfig !== undefined
-      ? await (await import('./kubernetes.ts')).runKubernetes({ ...common, kubeconfig: values.kubeconfig })
-      : values.config
-        ? await runStandalone({ ...common, config: values.config })
-        : undefined;
-  if (!s) throw new FlagError(`--config FILE or --kubeconfig FILE is required\n${usage}`);
+  const s = kubernetes
+    ? await (await import('./kubernetes.ts')).runKubernetes({
+        ...common,
+        ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+      })
+    : values.config
+      ? await runStandalone({ ...common, config: values.config })
+      : undefined;
+  if (!s) throw new FlagError(`--config FILE, --kubernetes or --kubeconfig FILE is required\n${usage}`);
   const stop = () => {
     s.close().then(
       () => process.exit(0),
