@@ -6,7 +6,7 @@
 //  3. has a listener that the parentRef selects (sectionName, port), that admits the route
 //     (allowedRoutes namespaces and kinds) and whose hostname intersects the route's.
 // The names point at the Gateway's status.addresses. Why only Accepted routes, and the hostname
-// rules: docs/decisions/045-route-listener-hostnames.md.
+// rules: docs/decisions/047-route-listener-hostnames.md.
 
 import { addressRecords, type Claim } from './claims.ts';
 import { normalizeHostname, publishedNames } from './hostname.ts';

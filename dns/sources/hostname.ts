@@ -1,5 +1,5 @@
 // Host names as Gateway API and Service annotations spell them, and the Gateway API rule for
-// combining a listener's hostname with a route's: docs/decisions/045-route-listener-hostnames.md.
+// combining a listener's hostname with a route's: docs/decisions/047-route-listener-hostnames.md.
 //
 // Gateway API wildcards: `*.example.com` matches any name with at least one more label
 // (`a.example.com`, `a.b.example.com`) but not `example.com` itself — the same reach as an
