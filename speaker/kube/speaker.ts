@@ -150,6 +150,13 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     logger: klog,
   });
   const informers = [services, pools, ads, nodes, slices, leases];
+  // managedFields are never read here and are most of a cached object's size: drop them from the
+  // cached object itself (handlers receive the very object the cache holds), before anything else.
+  const strip = (o: KubeObject) => {
+    if (o.metadata && 'managedFields' in o.metadata) delete o.metadata.managedFields;
+  };
+  for (const i of informers as Informer<KubeObject>[])
+    i.addHandlers({ add: strip, update: (_old, o) => strip(o) });
   for (const i of informers) i.start();
 
   let synced = false;
