@@ -200,7 +200,8 @@ export function startKubernetesSources(o: KubernetesSourcesOptions): KubernetesS
     let failed = false;
     for (const zp of projection.zones) {
       const dz = zp.dnsZone;
-      for (const c of zp.conflicts) once(dz as unknown as KubeObject, 'ConflictingSources', c.message);
+      for (const c of zp.conflicts)
+        once(dz as unknown as KubeObject, EVENT_REASONS.ConflictingSources, c.message);
       const snap = zp.spec ? update.set.list.find((z) => z.name === zp.zone) : undefined;
       const want = desiredStatus(
         zp,

@@ -10,6 +10,7 @@ import {
   shouldWarn,
   splitList,
 } from '../../lib/api/annotations.ts';
+import { EVENT_REASONS } from '../../lib/api/conditions.ts';
 import { addressRecords, type Claim } from './claims.ts';
 import { normalizeHostname } from './hostname.ts';
 import { keyOf, type Service } from './types.ts';
@@ -17,7 +18,10 @@ import { keyOf, type Service } from './types.ts';
 /** Something the shell should tell the Service's owner with a Warning Event. */
 export interface ServiceNotice {
   service: Service;
-  reason: 'DeprecatedAnnotation' | 'InvalidHostname' | 'ConflictingAnnotations';
+  reason:
+    | typeof EVENT_REASONS.DeprecatedAnnotation
+    | typeof EVENT_REASONS.InvalidHostname
+    | typeof EVENT_REASONS.ConflictingAnnotations;
   message: string;
 }
 
@@ -34,16 +38,17 @@ export function serviceClaims(services: readonly Service[]): ServiceProjection {
     const r = resolveAnnotation(svc.metadata?.annotations, 'hostname');
     if (!r) continue;
     if (shouldWarn(r))
-      notices.push({ service: svc, reason: 'DeprecatedAnnotation', message: aliasWarning(r) });
+      notices.push({ service: svc, reason: EVENT_REASONS.DeprecatedAnnotation, message: aliasWarning(r) });
     const disagree = conflictWarning(r);
-    if (disagree) notices.push({ service: svc, reason: 'ConflictingAnnotations', message: disagree });
+    if (disagree)
+      notices.push({ service: svc, reason: EVENT_REASONS.ConflictingAnnotations, message: disagree });
     const names: string[] = [];
     for (const item of splitList(r.value)) {
       const n = normalizeHostname(item);
       if (n === undefined) {
         notices.push({
           service: svc,
-          reason: 'InvalidHostname',
+          reason: EVENT_REASONS.InvalidHostname,
           message: `${r.key}: "${item}" is not a host name; it is not published`,
         });
       } else if (!names.includes(n)) names.push(n);

@@ -104,5 +104,11 @@ export const EVENT_REASONS = {
   /** Speaker: the VIP's announcing node changed. */
   OwnerChanged: 'OwnerChanged',
   NotAnnounced: 'NotAnnounced',
+  /** DNS: two sources claim one name with different addresses; both are served. */
+  ConflictingSources: 'ConflictingSources',
+  /** DNS: a hostname annotation holds a name that is not a valid DNS name. */
+  InvalidHostname: 'InvalidHostname',
+  /** A native annotation and its alias disagree; the native key wins. */
+  ConflictingAnnotations: 'ConflictingAnnotations',
 } as const;
 export type EventReason = (typeof EVENT_REASONS)[keyof typeof EVENT_REASONS];
