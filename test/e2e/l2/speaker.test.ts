@@ -143,6 +143,7 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip', 'arping', 'ndisc6', 't
       await sleep(1100);
       const termAt = Date.now();
       const exit = await topo.stopSpeaker(idx(owner), 'SIGTERM');
+      const exitedAt = Date.now();
       const garp = cap.first(
         termAt,
         (f) => f.kind === 'garp' && f.ip === VIP && f.src === topo.mac(idx(next)),
@@ -155,7 +156,8 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip', 'arping', 'ndisc6', 't
         `SIGTERM handover: GARP from ${next} +${(garp!.t - termAt).toFixed(1)} ms, TCP +${tcpAt - termAt} ms`,
       );
       expect(garp!.t - termAt).toBeLessThan(250);
-      // Make-before-break: the new owner's GARP went out before the old process exited.
+      // Make-before-break: the new owner announced while the old process was still running.
+      expect(garp!.t).toBeLessThan(exitedAt);
       await restartAll();
     });
 
