@@ -17,8 +17,9 @@ import {
   objectKey,
   Resources,
 } from '../lib/kube/index.ts';
+import { createLogger, type Logger } from '../lib/observe/log.ts';
+import { type ObserveServer, startObserveServer } from '../lib/observe/server.ts';
 import { ControllerMetrics } from './metrics.ts';
-import { createLogger, type Logger, type ObserveServer, startObserveServer } from './observe.ts';
 import { POOL_RESOURCE, type PoolObject } from './pools.ts';
 import { LeaderTerm, type NamespaceObject } from './reconcilers.ts';
 import type { ServiceObject } from './service-state.ts';
@@ -189,7 +190,12 @@ export async function startController(opts: StartControllerOptions = {}): Promis
 
   let server: ObserveServer | undefined;
   if (opts.metricsAddress) {
-    server = await startObserveServer({ address: opts.metricsAddress, registry: metrics.registry, ready });
+    server = await startObserveServer({
+      address: opts.metricsAddress,
+      registry: metrics.registry,
+      ready: () => (ready() ? { ready: true } : { ready: false, reason: 'informer caches not synced' }),
+      logger: log,
+    });
     log.info({ address: server.address }, 'serving /metrics /healthz /readyz');
   }
 

@@ -2,9 +2,9 @@
 // Flags are parsed by parseFlags() (controllers/flags.ts); SIGTERM/SIGINT release the Lease and
 // stop cleanly, so a rolling update hands over at once instead of after the Lease expires.
 import { pathToFileURL } from 'node:url';
+import { createLogger } from '../lib/observe/log.ts';
 import { startController } from './controller.ts';
 import { parseFlags, USAGE } from './flags.ts';
-import { createLogger } from './observe.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, process.env);

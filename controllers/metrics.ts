@@ -1,7 +1,8 @@
 // The controller's Prometheus metrics. Queue depth, adds, retries and per-controller reconcile
 // counts come from lib/kube's Controller (workqueue_* / controller_reconcile_total) in the same
 // registry; the ones here are about addresses and allocations.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createRegistry } from '../lib/observe/metrics.ts';
 import type { PoolReport } from './ipam/index.ts';
 
 export class ControllerMetrics {
@@ -15,7 +16,8 @@ export class ControllerMetrics {
   readonly writes: Counter<'kind'>;
   private knownPools = new Set<string>();
 
-  constructor(registry = new Registry()) {
+  /** Default: lib/observe's registry (with process metrics: portico_process_resident_memory_bytes, ...). */
+  constructor(registry: Registry = createRegistry()) {
     this.registry = registry;
     const registers = [registry];
     this.addressesTotal = new Gauge({
