@@ -23,6 +23,8 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
         'Service/portico-dns',
         'ClusterRole/portico-controller',
         'Role/portico-controller',
+        'ClusterRole/portico-speaker',
+        'Role/portico-speaker',
         'ClusterRole/portico-dns',
         'DNSZone/k8s-home-arpa',
       ]),
