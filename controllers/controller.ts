@@ -3,7 +3,6 @@
 // leader's term (controllers/reconcilers.ts). Used by controllers/main.ts and, in-process, by the
 // integration tests.
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { LOAD_BALANCER_CLASS } from '../lib/api/group.ts';
 import {
   EventRecorder,
@@ -25,8 +24,8 @@ import { LeaderTerm, type NamespaceObject } from './reconcilers.ts';
 import type { ServiceObject } from './service-state.ts';
 
 export interface StartControllerOptions {
-  /** A loaded KubeConfig (tests); else `kubeconfig`, $KUBECONFIG, in-cluster, ~/.kube/config. */
-  kubeConfig?: KubeConfig;
+  /** A loaded kubeconfig (tests); else `kubeconfig`, $KUBECONFIG, in-cluster, ~/.kube/config. */
+  kubeConfig?: KubeConfigInput;
   kubeconfig?: string;
   /** Lease holder identity. Default $POD_NAME, else the host name. Must differ between replicas. */
   identity?: string;
@@ -69,6 +68,9 @@ export interface RunningController {
   /** Stop; by default a leader releases the Lease (graceful). `{ release: false }` mimics a crash. */
   stop(opts?: { release?: boolean }): Promise<void>;
 }
+
+/** Whatever lib/kube's KubeClient accepts as its configuration. */
+export type KubeConfigInput = ConstructorParameters<typeof KubeClient>[0];
 
 export const DEFAULT_LEASE_NAME = 'portico-controller';
 
