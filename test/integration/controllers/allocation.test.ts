@@ -40,7 +40,12 @@ describe('IPAM controller: allocation', () => {
     expect(await e.waitIPs('a')).toEqual(['198.51.100.16']);
     expect(await e.waitIPs('b')).toEqual(['198.51.100.17']);
     expect(await e.waitIPs('c')).toEqual(['198.51.100.18']);
-    const a = await e.getService('a');
+    // The allocated-from-pool annotation is applied right after the status.
+    const a = await e.waitService(
+      'a',
+      (x) => x.metadata?.annotations?.['portico.dev/allocated-from-pool'] !== undefined,
+      'annotation',
+    );
     expect(a?.status?.loadBalancer?.ingress).toEqual([{ ip: '198.51.100.16', ipMode: 'VIP' }]);
     expect(condition(a)).toMatchObject({ status: 'True', reason: 'Allocated' });
     expect(condition(a)?.message).toContain(pool);
@@ -246,8 +251,9 @@ describe('IPAM controller: allocation', () => {
     // ...and the keeper, whose IP now lies in pool b again, is healthy again without moving.
     const healed = await e.waitService(
       'keeper',
-      (x) => condition(x)?.status === 'True',
-      'IPAllocated=True again',
+      (x) =>
+        condition(x)?.status === 'True' && x.metadata?.annotations?.['portico.dev/allocated-from-pool'] === b,
+      'IPAllocated=True again, recorded against pool b',
     );
     expect(ips(healed)).toEqual(['203.0.113.64']);
     expect(healed.metadata?.annotations?.['portico.dev/allocated-from-pool']).toBe(b);

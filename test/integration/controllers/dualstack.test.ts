@@ -38,8 +38,12 @@ describe('IPAM controller: dual-stack', () => {
       ipFamilies: ['IPv6', 'IPv4'],
     });
     expect(await e.waitIPs('prefer-v6-first', 2)).toEqual(['2001:db8:d5::2', '198.51.100.225']);
-    const s = await e.getService('prefer-v6-first');
-    expect(s?.metadata?.annotations?.['portico.dev/allocated-from-pool']).toBe(both);
+    // The annotation is written right after the status.
+    await e.waitService(
+      'prefer-v6-first',
+      (x) => x.metadata?.annotations?.['portico.dev/allocated-from-pool'] === both,
+      `allocated-from-pool = ${both}`,
+    );
 
     // Only IPv4 in the pool it asks for: PreferDualStack settles for one family...
     await e.createService('prefer-fallback', {

@@ -91,8 +91,11 @@ describe('IPAM controller: RBAC', () => {
     expect(await e.waitIPs('one')).toEqual(['203.0.113.112']);
     await e.waitEvent('one', 'IPAllocated');
     await e.waitEvent('one', 'DeprecatedAnnotation');
-    const s = await e.getService('one');
-    expect(s?.metadata?.annotations?.['portico.dev/allocated-from-pool']).toBe(pool);
+    await e.waitService(
+      'one',
+      (x) => x.metadata?.annotations?.['portico.dev/allocated-from-pool'] === pool,
+      'allocated-from-pool annotation',
+    );
     await until(async () => (await e.getPool(pool)).status?.assignedIPv4 === '1', 10_000, 'pool status');
     // Release + cleanup of owned fields works too.
     await e.patchService('one', { spec: { type: 'ClusterIP', loadBalancerClass: null } });
