@@ -1,73 +1,38 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
-  type ApiConstructor,
-  ApiException,
-  type ApiType,
-  type HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  RequestContext,
-  type ResponseContext,
-} from '@kubernetes/client-node';
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// Types only: importing @kubernetes/client-node at runtime costs ~90 MB RSS per process (undici +
+// the generated API). A unit test (test/lib/kube/no-client-node.test.ts) keeps it that way.
+import type { ApiConstructor, ApiType } from '@kubernetes/client-node';
+import { assertSupportedUser, type KubeConfigLike, type UserInfo } from './kubeconfig.ts';
 import { type KubeLogger, noopLogger } from './log.ts';
+
+export {
+  type ClusterInfo,
+  type ContextInfo,
+  type KubeConfigLike,
+  LoadedKubeConfig,
+  type LoadKubeConfigOptions,
+  loadKubeConfig,
+  SERVICE_ACCOUNT_DIR,
+  type UserInfo,
+} from './kubeconfig.ts';
 
 /**
  * The Kubernetes client used by every Portico process.
  *
- * Credentials, TLS and auth plugins come from @kubernetes/client-node's KubeConfig; the generated
- * typed APIs are available through `api()`. For the plumbing in lib/kube (informers, leases,
- * events, server-side apply) we use `request()`/`watch()` below: one small typed path for any
- * resource (core, apps, custom), full control over timeouts and abort, the Status body of a
- * failure, a streamed body for watches, and one reused connection pool (the generated client
- * builds a fresh undici Agent, hence a fresh TLS handshake, per call). See docs/decisions/010.
+ * Credentials and TLS come from a kubeconfig (lib/kube/kubeconfig.ts, or a client-node KubeConfig
+ * passed by a test: both have the same shape). For the plumbing in lib/kube (informers, leases,
+ * events, server-side apply) we use `request()`/`watchLines()` below over node:https: one small
+ * typed path for any resource (core, apps, custom), full control over timeouts and abort, the
+ * Status body of a failure, a streamed body for watches, and one keep-alive connection pool per
+ * client. See docs/decisions/010 and lib/kube/README.md.
  */
-
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-export interface LoadKubeConfigOptions {
-  /** Explicit kubeconfig path (e.g. `--kubeconfig`). Wins over everything else. */
-  kubeconfig?: string;
-  /** Context to select; default: the file's current-context. */
-  context?: string;
-  /** For tests: the environment to read KUBECONFIG / KUBERNETES_SERVICE_HOST from. */
-  env?: NodeJS.ProcessEnv;
-  /** For tests: a directory prefixed to the in-cluster service-account paths. */
-  inClusterRoot?: string;
-}
-
-/**
- * Resolution order: explicit path → $KUBECONFIG (colon-separated list, merged) → in-cluster
- * (KUBERNETES_SERVICE_HOST + mounted token) → ~/.kube/config. In-cluster wins over the home file
- * because a pod that happens to carry a ~/.kube/config should still use its ServiceAccount.
- */
-export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
-  const env = opts.env ?? process.env;
-  const kc = new KubeConfig();
-  const root = opts.inClusterRoot ?? '';
-  if (opts.kubeconfig) {
-    if (!existsSync(opts.kubeconfig)) throw new Error(`kubeconfig ${opts.kubeconfig} does not exist`);
-    kc.loadFromFile(opts.kubeconfig);
-  } else if (env.KUBECONFIG) {
-    const files = env.KUBECONFIG.split(':').filter((f) => f.length > 0);
-    const [first, ...rest] = files;
-    if (first === undefined) throw new Error('KUBECONFIG is set but names no file');
-    kc.loadFromFile(first);
-    for (const f of rest) {
-      const more = new KubeConfig();
-      more.loadFromFile(f);
-      kc.mergeConfig(more, true);
-    }
-  } else if (env.KUBERNETES_SERVICE_HOST && existsSync(`${root}${SERVICE_ACCOUNT_DIR}/token`)) {
-    kc.loadFromCluster(root);
-  } else {
-    kc.loadFromDefault();
-  }
-  if (opts.context) kc.setCurrentContext(opts.context);
-  if (!kc.getCurrentCluster()) {
-    throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a pod');
-  }
-  return kc;
-}
 
 /** Which collection a resource lives in. `group: ''` is the core group (/api/v1). */
 export interface ResourceRef {
@@ -157,7 +122,7 @@ export class KubeApiError extends Error {
 /** HTTP status of an error from either our client or the generated one; undefined if neither. */
 export function statusCodeOf(err: unknown): number | undefined {
   if (err instanceof KubeApiError) return err.statusCode;
-  if (err instanceof ApiException) return err.code;
+  // client-node's ApiException carries `code`; matched by shape so we never import it at runtime.
   if (typeof err === 'object' && err !== null) {
     const e = err as { statusCode?: unknown; code?: unknown };
     if (typeof e.statusCode === 'number') return e.statusCode;
@@ -198,31 +163,65 @@ export interface KubeClientOptions {
   defaultTimeoutMs?: number;
 }
 
+/** How often a token file is re-read: projected ServiceAccount tokens rotate (client-go: 1 min). */
+const TOKEN_FILE_TTL_MS = 60_000;
+
+interface SendResult {
+  res: IncomingMessage;
+  req: ClientRequest;
+}
+
 /**
- * Minimal typed HTTP client on top of client-node's KubeConfig + fetch transport.
- * Every call re-applies authentication (tokens rotate), but TLS connections are pooled in one
- * dispatcher for the life of the client.
+ * Minimal typed HTTP client over node:http(s). Every call re-applies authentication (token files
+ * rotate), but TLS connections are pooled in one keep-alive Agent for the life of the client.
  */
 export class KubeClient {
-  readonly kc: KubeConfig;
+  readonly kc: KubeConfigLike;
   readonly server: string;
   readonly log: KubeLogger;
-  private readonly http = new IsomorphicFetchHttpLibrary();
-  private dispatcher: ReturnType<RequestContext['getDispatcher']>;
   private readonly defaultTimeoutMs: number;
+  private readonly agent: HttpAgent;
+  private readonly isHttps: boolean;
+  private readonly user: UserInfo | null;
+  private tokenCache: { token: string; readAt: number } | undefined;
 
-  constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
+  constructor(kc: KubeConfigLike, opts: KubeClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('KubeConfig has no current cluster');
     this.kc = kc;
     this.server = cluster.server.replace(/\/+$/, '');
     this.log = opts.logger ?? noopLogger;
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 30_000;
+    this.user = kc.getCurrentUser();
+    if (this.user && !tokenFileOf(this.user) && !hasPluginDelegate(kc)) assertSupportedUser(this.user);
+    this.isHttps = new URL(this.server).protocol === 'https:';
+    const ca = fileOrData(cluster.caFile, cluster.caData);
+    const cert = this.user ? fileOrData(this.user.certFile, this.user.certData) : undefined;
+    const key = this.user ? fileOrData(this.user.keyFile, this.user.keyData) : undefined;
+    this.agent = this.isHttps
+      ? new HttpsAgent({
+          keepAlive: true,
+          ...(ca ? { ca } : {}),
+          ...(cert ? { cert } : {}),
+          ...(key ? { key } : {}),
+          // Unset unless asked: Node then honours NODE_TLS_REJECT_UNAUTHORIZED like before.
+          ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+          ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+        })
+      : new HttpAgent({ keepAlive: true });
   }
 
-  /** A generated client-node API (e.g. `client.api(CoreV1Api).listNamespacedService({ namespace })`). */
+  /**
+   * A generated client-node API (e.g. `client.api(CoreV1Api).listNamespacedService({ namespace })`).
+   * Only works when this client was built from a client-node KubeConfig: lib/kube never loads
+   * client-node itself.
+   */
   api<T extends ApiType>(ctor: ApiConstructor<T>): T {
-    return this.kc.makeApiClient(ctor);
+    const make = (this.kc as { makeApiClient?: (c: ApiConstructor<T>) => T }).makeApiClient;
+    if (typeof make !== 'function') {
+      throw new Error('KubeClient.api() needs a @kubernetes/client-node KubeConfig (use request() instead)');
+    }
+    return make.call(this.kc, ctor);
   }
 
   url(path: string, query?: Query): string {
@@ -231,25 +230,69 @@ export class KubeClient {
     return u.toString();
   }
 
+  /** Headers carrying the credentials, recomputed per request (token files rotate). */
+  private async authHeaders(): Promise<Record<string, string>> {
+    const h: Record<string, string> = {};
+    const u = this.user;
+    if (!u) return h;
+    if (u.impersonateUser) h['Impersonate-User'] = u.impersonateUser;
+    const tokenFile = tokenFileOf(u);
+    if (u.token) {
+      h.Authorization = `Bearer ${u.token}`;
+    } else if (tokenFile) {
+      const now = Date.now();
+      if (!this.tokenCache || now - this.tokenCache.readAt >= TOKEN_FILE_TTL_MS) {
+        try {
+          this.tokenCache = { token: readFileSync(tokenFile, 'utf8').trim(), readAt: now };
+        } catch (err) {
+          // Keep the last token if a rotation races the read; fail only if we never had one.
+          if (!this.tokenCache) throw err;
+        }
+      }
+      h.Authorization = `Bearer ${this.tokenCache.token}`;
+    } else if (u.username) {
+      h.Authorization = `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}`;
+    } else if ((u.exec || u.authProvider) && hasPluginDelegate(this.kc)) {
+      // A client-node KubeConfig with a plugin (tests, library users): let it compute the header.
+      const o: { headers: Record<string, string> } = { headers: {} };
+      await this.kc.applyToHTTPSOptions(o);
+      if (o.headers.Authorization) h.Authorization = o.headers.Authorization;
+    }
+    return h;
+  }
+
+  /** Send one request; resolves once the response headers are in. Aborting `signal` destroys it. */
   private async send(
     method: string,
     url: string,
     signal: AbortSignal,
     body?: string,
     contentType?: string,
-  ): Promise<ResponseContext> {
-    const ctx = new RequestContext(url, method as HttpMethod);
-    await this.kc.applySecurityAuthentication(ctx);
-    // Reuse one connection pool: applySecurityAuthentication builds a new Agent each call.
-    if (this.dispatcher === undefined) this.dispatcher = ctx.getDispatcher();
-    if (this.dispatcher !== undefined) ctx.setDispatcher(this.dispatcher);
-    ctx.setHeaderParam('Accept', 'application/json');
+  ): Promise<SendResult> {
+    signal.throwIfAborted();
+    const headers: Record<string, string> = { Accept: 'application/json', ...(await this.authHeaders()) };
+    let payload: Buffer | undefined;
     if (body !== undefined) {
-      ctx.setHeaderParam('Content-Type', contentType ?? 'application/json');
-      ctx.setBody(body);
+      payload = Buffer.from(body);
+      headers['Content-Type'] = contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
     }
-    ctx.setSignal(signal);
-    return this.http.send(ctx).toPromise();
+    signal.throwIfAborted();
+    const doRequest = this.isHttps ? httpsRequest : httpRequest;
+    return new Promise<SendResult>((resolve, reject) => {
+      const req = doRequest(url, { method, headers, agent: this.agent });
+      const onAbort = () => req.destroy(toError(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      });
+      req.once('response', (res) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve({ res, req });
+      });
+      req.end(payload);
+    });
   }
 
   /** One request; resolves with the parsed JSON body, rejects with KubeApiError on non-2xx. */
@@ -258,29 +301,29 @@ export class KubeClient {
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    let res: ResponseContext;
+    let status: number;
     let text: string;
     try {
-      res = await this.send(method, this.url(opts.path, opts.query), signal, body, opts.contentType);
-      text = await res.body.text();
+      const { res, req } = await this.send(
+        method,
+        this.url(opts.path, opts.query),
+        signal,
+        body,
+        opts.contentType,
+      );
+      status = res.statusCode ?? 0;
+      text = await readText(res, req, signal);
     } catch (err) {
-      if (err instanceof KubeApiError) throw err;
       throw transportError(method, opts.path, err);
     }
-    if (res.httpStatusCode < 200 || res.httpStatusCode >= 300) {
-      throw new KubeApiError(method, opts.path, res.httpStatusCode, parseStatus(text), text.slice(0, 500));
+    if (status < 200 || status >= 300) {
+      throw new KubeApiError(method, opts.path, status, parseStatus(text), text.slice(0, 500));
     }
     if (text.length === 0) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new KubeApiError(
-        method,
-        opts.path,
-        res.httpStatusCode,
-        undefined,
-        `unparsable body: ${text.slice(0, 200)}`,
-      );
+      throw new KubeApiError(method, opts.path, status, undefined, `unparsable body: ${text.slice(0, 200)}`);
     }
   }
 
@@ -290,30 +333,27 @@ export class KubeClient {
    */
   async watchLines(opts: WatchStreamOptions): Promise<AsyncIterable<string>> {
     const connect = AbortSignal.timeout(opts.connectTimeoutMs ?? this.defaultTimeoutMs);
-    const headerSignal = new AbortController();
-    const onConnectTimeout = () => headerSignal.abort(connect.reason);
-    const onAbort = () => headerSignal.abort(opts.signal.reason);
-    connect.addEventListener('abort', onConnectTimeout, { once: true });
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal.aborted) headerSignal.abort(opts.signal.reason);
-    let res: ResponseContext;
+    const headerSignal = AbortSignal.any([opts.signal, connect]);
+    let sent: SendResult;
     try {
-      res = await this.send('GET', this.url(opts.path, { ...opts.query, watch: true }), headerSignal.signal);
+      sent = await this.send('GET', this.url(opts.path, { ...opts.query, watch: true }), headerSignal);
     } catch (err) {
-      opts.signal.removeEventListener('abort', onAbort);
       throw transportError('GET', opts.path, err);
-    } finally {
-      // Headers are in: the connect deadline no longer applies to the long-lived body.
-      connect.removeEventListener('abort', onConnectTimeout);
     }
-    if (res.httpStatusCode !== 200) {
+    // Headers are in: the connect deadline no longer applies to the long-lived body.
+    const { res, req } = sent;
+    if (res.statusCode !== 200) {
+      const text = await readText(res, req, opts.signal).catch(() => '');
+      throw new KubeApiError('GET', opts.path, res.statusCode ?? 0, parseStatus(text), text.slice(0, 500));
+    }
+    const onAbort = () => req.destroy(toError(opts.signal.reason));
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+    return splitLines(res, () => {
       opts.signal.removeEventListener('abort', onAbort);
-      const text = await res.body.text().catch(() => '');
-      throw new KubeApiError('GET', opts.path, res.httpStatusCode, parseStatus(text), text.slice(0, 500));
-    }
-    const stream = res.body.stream();
-    if (!stream) throw new KubeApiError('GET', opts.path, 200, undefined, 'watch response has no body');
-    return splitLines(stream, () => opts.signal.removeEventListener('abort', onAbort));
+      // An unfinished body cannot go back to the pool: drop its socket. A finished one already went back.
+      if (!res.complete) req.destroy();
+    });
   }
 
   // Typed conveniences over request(); `ref` says where the resource lives.
@@ -401,10 +441,62 @@ export class KubeClient {
 
   /** Close pooled connections. */
   async close(): Promise<void> {
-    const d = this.dispatcher as { close?: () => Promise<void> } | undefined;
-    this.dispatcher = undefined;
-    await d?.close?.().catch(() => {});
+    this.agent.destroy();
   }
+}
+
+/** client-node's in-cluster user names its token file through a `tokenFile` auth provider. */
+function tokenFileOf(u: UserInfo): string | undefined {
+  if (u.tokenFile) return u.tokenFile;
+  const ap = u.authProvider as { name?: unknown; config?: { tokenFile?: unknown } } | undefined | null;
+  if (ap?.name === 'tokenFile' && typeof ap.config?.tokenFile === 'string') return ap.config.tokenFile;
+  return undefined;
+}
+
+interface PluginDelegate {
+  applyToHTTPSOptions(opts: { headers: Record<string, string> }): Promise<void>;
+}
+
+/** A client-node KubeConfig can run its own exec/auth-provider plugins; ours cannot. */
+function hasPluginDelegate(kc: KubeConfigLike): kc is KubeConfigLike & PluginDelegate {
+  return typeof (kc as Partial<PluginDelegate>).applyToHTTPSOptions === 'function';
+}
+
+function fileOrData(file: string | null | undefined, data: string | null | undefined): Buffer | undefined {
+  if (file) return readFileSync(file);
+  if (data) return Buffer.from(data, 'base64');
+  return undefined;
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
+}
+
+/** The whole body as text; rejects with the abort reason if `signal` fires first. */
+function readText(res: IncomingMessage, req: ClientRequest, signal: AbortSignal): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onAbort = () => {
+      const reason = toError(signal.reason);
+      req.destroy(reason);
+      reject(reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('end', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    res.on('error', (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+    res.once('aborted', () => {
+      signal.removeEventListener('abort', onAbort);
+      reject(new Error('response aborted'));
+    });
+  });
 }
 
 function parseStatus(text: string): KubeStatus | undefined {
@@ -418,22 +510,25 @@ function parseStatus(text: string): KubeStatus | undefined {
 
 function transportError(method: string, path: string, err: unknown): Error {
   if (err instanceof KubeApiError) return err;
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const detail = [e?.name, e?.message, e?.cause?.code, e?.cause?.message].filter(Boolean).join(': ');
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: string;
+    cause?: { code?: string; message?: string };
+  };
+  const detail = [e?.name, e?.code, e?.message, e?.cause?.code, e?.cause?.message].filter(Boolean).join(': ');
   const out = new KubeApiError(method, path, 0, undefined, `transport: ${detail || String(err)}`);
   (out as { cause?: unknown }).cause = err;
   return out;
 }
 
-async function* splitLines(stream: ReadableStream<Uint8Array>, cleanup: () => void): AsyncGenerator<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
+async function* splitLines(res: IncomingMessage, cleanup: () => void): AsyncGenerator<string> {
+  // setEncoding keeps multi-byte characters split across chunks intact.
+  res.setEncoding('utf8');
   let buf = '';
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
+    for await (const chunk of res as AsyncIterable<string>) {
+      buf += chunk;
       // Scan with an index and cut the buffer once per chunk: no quadratic copying on big chunks.
       let start = 0;
       let nl = buf.indexOf('\n', start);
@@ -445,12 +540,9 @@ async function* splitLines(stream: ReadableStream<Uint8Array>, cleanup: () => vo
       }
       buf = buf.slice(start);
     }
-    const rest = (buf + decoder.decode()).trim();
+    const rest = buf.trim();
     if (rest.length > 0) yield rest;
   } finally {
     cleanup();
-    // Cancelling releases the socket back (or destroys it) whether we finished, threw or were aborted.
-    await reader.cancel().catch(() => {});
-    reader.releaseLock();
   }
 }
