@@ -163,29 +163,37 @@ export class LeaseElector {
 
   private async writeRelease(): Promise<void> {
     if (!this.leading || !this.observed) return;
-    const now = this.now();
-    const body: Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: this.observedRv },
-      spec: {
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        acquireTime: microTime(now),
-        renewTime: microTime(now),
-        leaseTransitions: this.observed.leaseTransitions ?? 0,
-      },
+    const path = objectPath(Resources.leases, this.o.namespace, this.o.name);
+    const put = (rv: string | undefined, transitions: number) => {
+      const now = this.now();
+      const body: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: rv },
+        spec: {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: transitions,
+        },
+      };
+      return this.client.request<Lease>({ method: 'PUT', path, body, timeoutMs: this.o.renewDeadlineMs });
     };
     try {
-      await this.client.request<Lease>({
-        method: 'PUT',
-        path: objectPath(Resources.leases, this.o.namespace, this.o.name),
-        body,
-        timeoutMs: this.o.renewDeadlineMs,
-      });
+      try {
+        await put(this.observedRv, this.observed.leaseTransitions ?? 0);
+      } catch (err) {
+        // 409: usually our own renew, aborted by stop() after the server applied it, moved the
+        // resourceVersion on. Re-read: if the lease is still ours, release that version.
+        if (!isConflict(err)) throw err;
+        const current = await this.client.request<Lease>({ path, timeoutMs: this.o.renewDeadlineMs });
+        if (current.spec?.holderIdentity !== this.identity) throw err;
+        await put(current.metadata?.resourceVersion, current.spec?.leaseTransitions ?? 0);
+      }
       this.log.info({ lease: this.o.name, identity: this.identity }, 'released lease');
     } catch (err) {
-      // Someone else already wrote it (409) or the API is unreachable: the lease expires anyway.
+      // Someone else took it or the API is unreachable: the lease expires anyway.
       this.log.warn({ lease: this.o.name, ...errInfo(err) }, 'lease release failed');
     }
     this.stepDown('released');

@@ -211,6 +211,43 @@ describe('LeaseElector against a scripted apiserver (nock)', () => {
     el = undefined;
   });
 
+  test('stop(): a 409 on the release (our aborted renew landed) re-reads and releases the fresh version if still ours', async () => {
+    let lease: Lease = { metadata: { resourceVersion: '1' }, spec: { holderIdentity: '' } };
+    let rv = 1;
+    let leading = false;
+    const put = new Capture<Lease>();
+    api()
+      .get(PATH)
+      .times(100)
+      .reply(200, () => lease);
+    api()
+      .put(PATH, put.match)
+      .times(100)
+      .reply(() => {
+        const body = put.last as Lease;
+        if (body.metadata?.resourceVersion !== lease.metadata?.resourceVersion) {
+          return [409, { kind: 'Status', code: 409, reason: 'Conflict' }];
+        }
+        lease = { ...body, metadata: { resourceVersion: String(++rv) } };
+        return [200, lease];
+      });
+    el = new LeaseElector(fakeClient(), {
+      ...opts,
+      identity: 'me',
+      onStoppedLeading: () => (leading = false),
+    });
+    el.start();
+    await until(() => el?.isLeader() === true, 2_000, 'leading');
+    leading = true;
+    // A renew the elector never saw the answer to: the server moved the resourceVersion on.
+    lease = { ...lease, metadata: { resourceVersion: String(++rv) } };
+    await el.stop();
+    expect(lease.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(put.all.filter((b) => b.spec?.holderIdentity === '').length).toBe(2);
+    expect(leading).toBe(false);
+    el = undefined;
+  });
+
   test('a leader that finds the lease held by someone else steps down at once, not at its renew deadline', async () => {
     const put = new Capture<Lease>();
     let stolen = false;
