@@ -27,8 +27,10 @@
 // creationTimestamp), spec (ipFamilies, ipFamilyPolicy, ports, externalTrafficPolicy, selector,
 // loadBalancerIP), the namespace's labels, and the annotations resolved through lib/api
 // (load-balancer-ips via parseRequestedIPs, address-pool, allow-shared-ip).
+
+export { matchesSelector } from '../../lib/api/selector.ts';
 export { Allocator, serviceKey } from './allocator.ts';
 export { parseRequestedIPs } from './annotations.ts';
 export type { LabelSelector, LabelSelectorRequirement } from './selector.ts';
-export { matchesSelector, selectorErrors } from './selector.ts';
+export { selectorErrors } from './selector.ts';
 export * from './types.ts';

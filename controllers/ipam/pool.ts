@@ -1,6 +1,8 @@
 // An IPAddressPool spec compiled for allocation: parsed entries, per-family spaces, the selection
 // rules, and what is wrong with it. A pool with any error is Invalid and serves no new allocation
 // (half-applying a pool the user got wrong would hand out addresses they did not mean to give).
+
+import { type Labels, matchesSelector } from '../../lib/api/selector.ts';
 import {
   formatInterval,
   type IPInterval,
@@ -9,7 +11,7 @@ import {
   overlaps,
   parseAddressEntry,
 } from '../../lib/net/index.ts';
-import { type LabelSelector, type Labels, matchesSelector, selectorErrors } from './selector.ts';
+import { type LabelSelector, selectorErrors } from './selector.ts';
 import { FamilySpace } from './space.ts';
 import type { PoolInput } from './types.ts';
 

@@ -1,6 +1,5 @@
-// Kubernetes label selectors (matchLabels + matchExpressions), evaluated purely, with the same
-// semantics as apimachinery's LabelSelectorAsSelector: all terms must hold (AND); an empty selector
-// matches everything; NotIn and DoesNotExist match objects that lack the key.
+// Validation of Kubernetes label selectors for IPAddressPool specs (a malformed selector makes the
+// pool Invalid). Matching itself is the shared lib/api/selector.ts matchesSelector.
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -13,7 +12,7 @@ export interface LabelSelector {
   matchExpressions?: LabelSelectorRequirement[];
 }
 
-export type Labels = Readonly<Record<string, string>>;
+export type { Labels } from '../../lib/api/selector.ts';
 
 /** Problems that make a selector unusable (reported as the pool's Invalid condition). */
 export function selectorErrors(sel: LabelSelector | undefined | null, where: string): string[] {
@@ -58,33 +57,4 @@ export function selectorErrors(sel: LabelSelector | undefined | null, where: str
     }
   });
   return errors;
-}
-
-/** Does the selector match these labels? Call only on selectors without selectorErrors. */
-export function matchesSelector(sel: LabelSelector, labels: Labels | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
-    if (!Object.hasOwn(l, k) || l[k] !== v) return false;
-  }
-  for (const req of sel.matchExpressions ?? []) {
-    const present = Object.hasOwn(l, req.key);
-    const values = req.values ?? [];
-    switch (req.operator) {
-      case 'In':
-        if (!present || !values.includes(l[req.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (present && values.includes(l[req.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!present) return false;
-        break;
-      case 'DoesNotExist':
-        if (present) return false;
-        break;
-      default:
-        return false; // unknown operators never match (and make the pool Invalid upstream)
-    }
-  }
-  return true;
 }

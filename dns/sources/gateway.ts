@@ -8,9 +8,9 @@
 // The names point at the Gateway's status.addresses. Why only Accepted routes, and the hostname
 // rules: docs/decisions/047-route-listener-hostnames.md.
 
+import { matchesSelector } from '../../lib/api/selector.ts';
 import { addressRecords, type Claim } from './claims.ts';
 import { normalizeHostname, publishedNames } from './hostname.ts';
-import { selectorMatches } from './selector.ts';
 import {
   type ConditionLike,
   GATEWAY_GROUP,
@@ -103,7 +103,7 @@ export function listenerAdmits(
   } else if (from === 'Selector') {
     const sel = listener.allowedRoutes?.namespaces?.selector;
     const labels = namespaceLabels(routeNs);
-    if (!sel || labels === undefined || !selectorMatches(sel, labels)) return false;
+    if (!sel || labels === undefined || !matchesSelector(sel, labels)) return false;
   } else if (from !== 'All') return false;
   const kinds = listener.allowedRoutes?.kinds ?? [];
   if (kinds.length > 0) {

@@ -7,12 +7,12 @@
 // DNSZone selects the source. The server answers a query from the deepest zone too, so a name
 // placed in a parent zone would never be seen.
 
+import { matchesSelector } from '../../lib/api/selector.ts';
 import type { DNSRecord, DNSZone, LabelSelector } from '../../lib/api/types.ts';
 import type { RecordInput, ZoneSpec } from '../zone/spec.ts';
 import type { Claim, ClaimOrigin } from './claims.ts';
 import { gatewayClaims } from './gateway.ts';
 import { isInZone, normalizeHostname } from './hostname.ts';
-import { selectorMatches } from './selector.ts';
 import { type ServiceNotice, serviceClaims } from './services.ts';
 import type { ClusterState } from './types.ts';
 
@@ -68,7 +68,7 @@ function optionalSelector(
   if (labels === undefined) {
     return Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
   }
-  return selectorMatches(sel, labels);
+  return matchesSelector(sel, labels);
 }
 
 /** Does this DNSZone take this claim? */
@@ -89,7 +89,7 @@ export function zoneSelects(
   const gsel = g?.gatewaySelector;
   if (classes !== undefined || gsel !== undefined) {
     const byClass = classes?.includes(origin.gatewayClassName) === true;
-    const byLabels = gsel !== undefined && selectorMatches(gsel, origin.gatewayLabels);
+    const byLabels = gsel !== undefined && matchesSelector(gsel, origin.gatewayLabels);
     if (!byClass && !byLabels) return false;
   }
   if (g?.namespaceSelector !== undefined) {

@@ -1,7 +1,7 @@
+import { type Selector as LabelSelector, matchesSelector } from '../../lib/api/selector.ts';
 import { canonicalIP } from '../layer2/addr.ts';
 import { type Link, selectInterfaces } from '../layer2/interfaces.ts';
 import { rendezvousOwner } from './hash.ts';
-import { type LabelSelector, matchesSelector } from './selector.ts';
 
 /**
  * The whole ownership policy, pure. Every speaker runs elect() on the same inputs and gets the

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type LabelSelector, matchesSelector, selectorErrors } from '../../../controllers/ipam/selector.ts';
+import { type LabelSelector, selectorErrors } from '../../../controllers/ipam/selector.ts';
+import { matchesSelector } from '../../../lib/api/selector.ts';
 
 describe('label selectors', () => {
   const labels = { app: 'web', tier: 'edge', env: '' };
