@@ -7,6 +7,7 @@
 import { ANNOTATIONS, aliasWarning } from '../lib/api/annotations.ts';
 import { EVENT_REASONS } from '../lib/api/conditions.ts';
 import { FIELD_MANAGERS } from '../lib/api/group.ts';
+import { type ClassConfig, servedByPortico } from '../lib/api/service-class.ts';
 import {
   applyAnnotations,
   applyStatus,
@@ -30,12 +31,10 @@ import { poolStatusIntent, poolStatusUpToDate } from './pool-state.ts';
 import { POOL_RESOURCE, type PoolObject } from './pools.ts';
 import {
   annotationUpToDate,
-  type ClassConfig,
   carriesOurState,
   type DesiredServiceState,
   desiredState,
   ingressOf,
-  isHandled,
   restoreEntryOf,
   type ServiceObject,
   statusUpToDate,
@@ -179,7 +178,7 @@ export class LeaderTerm {
     const poolReport = this.allocator.setPools(poolInputs(ctx.pools.list()));
     const entries = [];
     for (const svc of items) {
-      if (!isHandled(svc, ctx)) continue;
+      if (!servedByPortico(svc, ctx)) continue;
       const e = restoreEntryOf(svc, this.namespaceLabels(svc.metadata?.namespace));
       if (e) entries.push(e);
     }
@@ -242,8 +241,8 @@ export class LeaderTerm {
       this.tombstones.set(key, old);
     }
     if (
-      isHandled(obj, this.ctx) ||
-      isHandled(old, this.ctx) ||
+      servedByPortico(obj, this.ctx) ||
+      servedByPortico(old, this.ctx) ||
       carriesOurState(obj) ||
       this.allocator.assignment(key) !== null
     ) {
@@ -305,7 +304,7 @@ export class LeaderTerm {
     let svc: ServiceObject | undefined = ctx.services.get(key);
     const tombstone = this.tombstones.get(key);
     this.tombstones.delete(key);
-    if (!isHandled(svc, ctx)) {
+    if (!servedByPortico(svc, ctx)) {
       const held = this.allocator.assignment(key) !== null;
       if (!held && !carriesOurState(svc)) {
         this.pending.delete(key);
@@ -313,7 +312,7 @@ export class LeaderTerm {
       }
       // About to release or clean up: confirm with the apiserver, the cache may trail it.
       const fresh = await this.getService(key, signal);
-      if (isHandled(fresh, ctx)) {
+      if (servedByPortico(fresh, ctx)) {
         svc = fresh;
       } else {
         this.pending.delete(key);

@@ -56,23 +56,7 @@ export interface ServiceObject {
   };
 }
 
-export interface ClassConfig {
-  /** spec.loadBalancerClass this controller serves (default portico.dev/lb). */
-  lbClass: string;
-  /** Also serve LoadBalancer Services that set no class. */
-  handleUnclassed: boolean;
-}
-
 export const IP_MODE = 'VIP';
-
-/** Is this Service ours to allocate for? Other classes are ignored entirely. */
-export function isHandled(svc: ServiceObject | undefined, cfg: ClassConfig): boolean {
-  const spec = svc?.spec;
-  if (spec?.type !== 'LoadBalancer') return false;
-  const cls = spec.loadBalancerClass;
-  if (cls === undefined || cls === null || cls === '') return cfg.handleUnclassed;
-  return cls === cfg.lbClass;
-}
 
 /**
  * Does the Service carry something this controller wrote (its condition or the pool annotation)?

@@ -4,6 +4,7 @@
 // (which Services and IPs count, which pool an IP belongs to, which nodes hold a local endpoint)
 // or in speaker/election (who among the candidates owns it).
 import { ANNOTATIONS } from '../../lib/api/annotations.ts';
+import { type ClassConfig, servedByPortico } from '../../lib/api/service-class.ts';
 import type { IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
 import { containsIP, formatIP, type IPInterval, parseAddressEntry, parseIP } from '../../lib/net/index.ts';
 import type { ElectionL2Advertisement, ElectionService } from '../election/elect.ts';
@@ -46,21 +47,7 @@ export interface EndpointSliceLike {
   }>;
 }
 
-export interface ClassConfig {
-  lbClass: string;
-  handleUnclassed: boolean;
-}
-
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
-/** Same rule as the controller: LoadBalancer, and our class (or no class when handleUnclassed). */
-export function isHandledService(svc: ServiceLike | undefined, cfg: ClassConfig): boolean {
-  const spec = svc?.spec;
-  if (spec?.type !== 'LoadBalancer') return false;
-  const cls = spec.loadBalancerClass;
-  if (cls === undefined || cls === null || cls === '') return cfg.handleUnclassed;
-  return cls === cfg.lbClass;
-}
 
 export function serviceKey(svc: ServiceLike): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
@@ -207,7 +194,7 @@ export function projectFacts(input: ProjectionInput): Projection {
   const pools = indexPools(input.pools);
   const endpoints = endpointNodesByService(input.endpointSlices);
   const services = input.services
-    .filter((s) => isHandledService(s, input.cfg) && s.metadata?.name && s.metadata.namespace)
+    .filter((s) => servedByPortico(s, input.cfg) && s.metadata?.name && s.metadata.namespace)
     .filter((s) => !s.metadata?.deletionTimestamp)
     .sort((a, b) => compareText(serviceKey(a), serviceKey(b)));
   const serviceVips = new Map<string, string[]>();

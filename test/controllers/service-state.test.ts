@@ -4,14 +4,11 @@ import {
   annotationUpToDate,
   carriesOurState,
   desiredState,
-  isHandled,
   restoreEntryOf,
   type ServiceObject,
   statusUpToDate,
   toRequest,
 } from '../../controllers/service-state.ts';
-
-const cfg = { lbClass: 'portico.dev/lb', handleUnclassed: true };
 
 function svc(over: Partial<ServiceObject['spec']> = {}, annotations?: Record<string, string>): ServiceObject {
   return {
@@ -27,23 +24,6 @@ function svc(over: Partial<ServiceObject['spec']> = {}, annotations?: Record<str
     spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], selector: { app: 's' }, ...over },
   };
 }
-
-describe('isHandled', () => {
-  test.each([
-    [{}, cfg, true],
-    [{}, { ...cfg, handleUnclassed: false }, false],
-    [{ loadBalancerClass: 'portico.dev/lb' }, { ...cfg, handleUnclassed: false }, true],
-    [{ loadBalancerClass: 'other.example/lb' }, cfg, false],
-    [{ type: 'ClusterIP' }, cfg, false],
-    [{ type: 'NodePort', loadBalancerClass: 'portico.dev/lb' }, cfg, false],
-  ] as const)('%j with %j → %s', (spec, c, want) => {
-    expect(isHandled(svc(spec), c)).toBe(want);
-  });
-  test('undefined and spec-less objects are not handled', () => {
-    expect(isHandled(undefined, cfg)).toBe(false);
-    expect(isHandled({ metadata: { name: 'x' } }, cfg)).toBe(false);
-  });
-});
 
 describe('toRequest', () => {
   test('native keys win over MetalLB aliases; aliases are reported for DeprecatedAnnotation', () => {

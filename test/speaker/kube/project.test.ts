@@ -8,7 +8,6 @@ import {
   endpointUsable,
   indexPools,
   ingressIPs,
-  isHandledService,
   type NodeLike,
   nodeHeartbeatAddress,
   poolOf,
@@ -66,25 +65,6 @@ function slice(
     endpoints: eps.map(([nodeName, conditions]) => ({ nodeName, ...(conditions ? { conditions } : {}) })),
   };
 }
-
-describe('isHandledService', () => {
-  it.each([
-    [{ type: 'LoadBalancer' }, true, true],
-    [{ type: 'LoadBalancer' }, false, false],
-    [{ type: 'LoadBalancer', cls: '' }, false, false],
-    [{ type: 'LoadBalancer', cls: 'portico.dev/lb' }, false, true],
-    [{ type: 'LoadBalancer', cls: 'other.io/lb' }, true, false],
-    [{ type: 'ClusterIP' }, true, false],
-    [{ type: 'NodePort', cls: 'portico.dev/lb' }, true, false],
-  ] as const)('%j with handleUnclassed=%s → %s', (spec, unclassed, want) => {
-    const s = svc('a', 'b', [], spec.type === 'LoadBalancer' ? { ...spec } : { ...spec });
-    expect(isHandledService(s, { lbClass: 'portico.dev/lb', handleUnclassed: unclassed })).toBe(want);
-  });
-  it('an undefined or spec-less object is not handled', () => {
-    expect(isHandledService(undefined, cfg)).toBe(false);
-    expect(isHandledService({}, cfg)).toBe(false);
-  });
-});
 
 describe('ingressIPs', () => {
   it('canonical, deduplicated, sorted; hostnames and garbage skipped', () => {
