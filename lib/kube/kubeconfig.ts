@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+
+// The YAML parser is loaded on first use only (~2 MB RSS): an in-cluster process never needs it.
+const requireLazily = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (requireLazily('yaml') as typeof import('yaml')).parse(text);
+}
 
 /**
  * Kubeconfig loading without @kubernetes/client-node.
