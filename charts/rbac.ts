@@ -6,22 +6,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONTROLLER_CLUSTER_ROLE_RULES, CONTROLLER_LEASE_RULES } from '../controllers/rbac.ts';
 import { DNS_CLUSTER_ROLE_RULES } from '../dns/sources/rbac.ts';
+import type { PolicyRule } from '../lib/api/rbac.ts';
 import { SPEAKER_CLUSTER_ROLE_RULES, SPEAKER_NAMESPACE_RULES } from '../speaker/rbac.ts';
-
-interface Rule {
-  apiGroups: readonly string[];
-  resources: readonly string[];
-  verbs: readonly string[];
-  resourceNames?: readonly string[];
-}
 
 /** One component's grants: cluster-wide rules and rules in the release namespace. */
 export interface ComponentRbac {
   component: string;
   /** Helm condition guarding the component (`.Values.x.enabled`), absent = always. */
   enabledValue?: string;
-  clusterRules: readonly Rule[];
-  namespaceRules: readonly Rule[];
+  clusterRules: readonly PolicyRule[];
+  namespaceRules: readonly PolicyRule[];
 }
 
 export const COMPONENTS: readonly ComponentRbac[] = [
@@ -52,7 +46,7 @@ function yamlList(items: readonly string[]): string {
   return `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
 }
 
-function rulesYaml(rules: readonly Rule[]): string {
+function rulesYaml(rules: readonly PolicyRule[]): string {
   return rules
     .map((r) => {
       const lines = [

@@ -2,13 +2,7 @@
 // Role, and what the integration test binds to a ServiceAccount to prove they suffice.
 // Server-side apply is an HTTP PATCH, so status and annotation writes need `patch` only.
 import { GROUP, PLURALS } from '../lib/api/group.ts';
-
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
-}
+import type { PolicyRule } from '../lib/api/rbac.ts';
 
 /** Cluster-wide rules (bind with a ClusterRoleBinding). */
 export const CONTROLLER_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [

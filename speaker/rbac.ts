@@ -3,13 +3,7 @@
 // ServiceAccount to prove they suffice. Server-side apply is an HTTP PATCH: the Announced
 // condition needs `patch` on services/status only; the speaker never writes a Service spec.
 import { GROUP, PLURALS } from '../lib/api/group.ts';
-
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
-}
+import type { PolicyRule } from '../lib/api/rbac.ts';
 
 /** Cluster-wide rules (bind with a ClusterRoleBinding). Informers use list + watch only. */
 export const SPEAKER_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [

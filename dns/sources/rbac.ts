@@ -12,13 +12,8 @@
 // binding every authenticated user has.
 
 import { GROUP, PLURALS } from '../../lib/api/group.ts';
+import type { PolicyRule } from '../../lib/api/rbac.ts';
 import { GATEWAY_GROUP } from './types.ts';
-
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
 
 export const DNS_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
   {
