@@ -6,6 +6,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY speaker/native ./speaker/native
 COPY dns/native ./dns/native
+COPY lib/native ./lib/native
 # The root package's install script builds the two N-API addons (node-gyp): the speaker's
 # AF_PACKET/ICMPv6 sockets and the DNS server's batched UDP path.
 RUN npm ci --no-audit --no-fund
