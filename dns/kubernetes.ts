@@ -10,7 +10,6 @@
 // says 503 (an empty zone served as NXDOMAIN would be cached by resolvers as truth).
 
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { EVENT_REASONS } from '../lib/api/conditions.ts';
 import { FIELD_MANAGERS } from '../lib/api/group.ts';
@@ -21,6 +20,7 @@ import {
   errInfo,
   isNotFound,
   KubeClient,
+  type KubeConfigLike,
   type KubeObject,
   loadKubeConfig,
 } from '../lib/kube/index.ts';
@@ -34,7 +34,7 @@ import { describe } from './zone/snapshot.ts';
 import { type TableUpdate, ZoneTable } from './zone/table.ts';
 
 export interface KubernetesSourcesOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfigLike;
   /** Where snapshots go: a DnsServer, or anything with its update(). */
   server: Pick<DnsServer, 'update'>;
   logger?: Logger;
@@ -297,7 +297,7 @@ export interface KubernetesOptions extends Omit<DnsServerOptions, 'registry'> {
   /** Kubeconfig path; absent = $KUBECONFIG, in-cluster, then ~/.kube/config. */
   kubeconfig?: string;
   /** Or a loaded KubeConfig (tests). Wins over `kubeconfig`. */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeConfigLike;
   /** host:port for /metrics /healthz /readyz; off when absent. */
   observe?: string;
   logLevel?: string;

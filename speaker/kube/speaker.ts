@@ -2,7 +2,6 @@
 // peers; engine decisions → the Announced condition (server-side apply), Events and metrics.
 // Everything with a decision in it lives in pure files next to this one (project.ts, peers.ts,
 // status.ts) or in speaker/election; this file only moves data between them and the API.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { EVENT_REASONS } from '../../lib/api/conditions.ts';
@@ -17,6 +16,7 @@ import {
   Informer,
   isNotFound,
   KubeClient,
+  type KubeConfigLike,
   type KubeLogger,
   type KubeObject,
   loadKubeConfig,
@@ -47,7 +47,7 @@ export interface StartSpeakerOptions {
   nodeName: string;
   namespace: string;
   key: Buffer;
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeConfigLike;
   kubeconfig?: string | undefined;
   lbClass: string;
   handleUnclassed: boolean;
