@@ -28,7 +28,25 @@ let loadError: string | undefined;
 export function nativeUdp(): Addon | null {
   if (addon !== undefined) return addon;
   try {
-    addon = createRequire(import.meta.url)('../native/build/Release/portico_udp.node') as Addon;
+    // dns/server/ in the source tree; dist/dns/server/ in a build, whose addon stays in the
+    // source tree's dns/native/build unless the image copied it next to the build.
+    const require = createRequire(import.meta.url);
+    const candidates = [
+      '../native/build/Release/portico_udp.node',
+      '../../../dns/native/build/Release/portico_udp.node',
+    ];
+    let found: Addon | undefined;
+    let firstError: unknown;
+    for (const c of candidates) {
+      try {
+        found = require(c) as Addon;
+        break;
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    if (!found) throw firstError;
+    addon = found;
   } catch (err) {
     addon = null;
     loadError = (err as Error).message;

@@ -1,5 +1,8 @@
-// `npm run bench -- failover [--json] [--trials N] [--kill N] [--graceful N] [--probes N]`
+// `npm run bench -- failover [--json] [--trials N] [--kill N] [--graceful N] [--probes N] [--source]`
 //
+// The speakers run the compiled build (`npm run build` first, then dist/speaker/main.js), as the
+// chart and image ship them; `--source` runs speaker/main.ts through Node's type stripping
+// instead (about 17 MB more RSS, plus lib/kube loaded from source).
 // In the test/e2e/l2 topology (three real speakers in network namespaces, envtest apiserver,
 // IPAM controller, a client namespace; needs root, arping and tcpdump):
 //   - kill -9 trials: kill the owner of a VIP; failover = time from the kill to the first ARP
@@ -11,9 +14,12 @@
 //     answering any one probe.
 // The killed speaker is restarted (and the cluster converged) between trials. VIPs rotate so
 // every node gets killed. Defaults: 20 + 20 trials, 200 probes; each loop is bounded.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { rendezvousOwner } from '../../speaker/election/hash.ts';
-import { L2Topology } from '../e2e/l2/topology.ts';
+import { L2Topology, SPEAKER_MAIN } from '../e2e/l2/topology.ts';
+import { REPO_ROOT } from '../envtest/index.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const NAMES = ['n1', 'n2', 'n3'];
@@ -51,8 +57,18 @@ const failover: Bench = async (args) => {
   const graceful = flag(args, 'graceful', trials);
   const probes = flag(args, 'probes', 200);
   const log = (m: string) => process.stderr.write(`failover: ${m}\n`);
+  const source = args.includes('--source');
+  if (!source) execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const speakerEntry = source ? SPEAKER_MAIN : join(REPO_ROOT, 'dist', 'speaker', 'main.js');
   const vips = pickVips('203.0.113', 200, 230);
-  const topo = new L2Topology({ label: 'bfo', subnet: '203.0.113', v6: '2001:db8:1::', vips, log });
+  const topo = new L2Topology({
+    label: 'bfo',
+    subnet: '203.0.113',
+    v6: '2001:db8:1::',
+    vips,
+    log,
+    speakerEntry,
+  });
   const rows: BenchRow[] = [];
   try {
     await topo.create();
@@ -177,6 +193,7 @@ const failover: Bench = async (args) => {
       arp_reply_p99_ms: round(percentile(times, 99)),
       answering_nodes_max: answeringMax,
       rss_mb: Math.round(rss * 10) / 10,
+      speaker_entry: source ? 'speaker/main.ts' : 'dist/speaker/main.js',
     });
   } finally {
     await topo.destroy();

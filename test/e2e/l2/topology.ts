@@ -39,6 +39,8 @@ export interface TopologyOptions {
   vips: string[];
   /** Extra speaker flags for every speaker. */
   speakerArgs?: string[];
+  /** The speaker entry point: speaker/main.ts (default) or the compiled dist/speaker/main.js. */
+  speakerEntry?: string;
   /** Run the IPAM controller in-process (default true). */
   controller?: boolean;
   log?: (msg: string) => void;
@@ -226,7 +228,7 @@ export class L2Topology {
     }
     const proc = this.seg.spawnRaw(node.ns, [
       process.execPath,
-      SPEAKER_MAIN,
+      this.opts.speakerEntry ?? SPEAKER_MAIN,
       `--kubeconfig=${this.speakerKubeconfig}`,
       `--node-name=${node.name}`,
       `--namespace=${SPEAKER_NS}`,
