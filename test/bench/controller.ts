@@ -1,11 +1,14 @@
 // `npm run bench -- controller [--json] [--services N] [--concurrency C] [--node-options FLAGS]
-//                             [--entry dist/controllers/main.js]`
+//                             [--source | --entry FILE]`
 //   --services      Services to create (default 2000; e.g. 200 for a quick run)
 //   --concurrency   parallel creates (default 24)
 //   --node-options  NODE_OPTIONS for the controller process (default: inherited NODE_OPTIONS), e.g.
 //                   "--max-old-space-size=64 --max-semi-space-size=1" as a container would set
-//   --entry         what to run instead of controllers/main.ts, e.g. the compiled build (running
-//                   the .ts source loads Node's type stripper: ~20 MB more RSS before any work)
+//   (default)       the compiled build as the image ships it: `npm run build`, then
+//                   dist/controllers/main.js
+//   --source        controllers/main.ts through Node's type stripping (~20 MB more RSS before any
+//                   work, and every module loaded from source)
+//   --entry FILE    any other entry point
 //
 // The IPAM controller as a real child process (`node controllers/main.ts`) against a private
 // control plane: N LoadBalancer Services (default 2,000) in one pool. Measures
@@ -18,12 +21,12 @@
 //   restart_changes Services whose IPs differ after the restart (must be 0)
 // VIPs are IPv6 (2001:db8::/32): the IPv4 documentation ranges hold only 768 addresses. The
 // control plane is made dual-stack with a large Service range for that (dualstack-plane.ts).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
@@ -150,10 +153,17 @@ const bench: Bench = async (args) => {
   // V8 flags for the controller process, as the chart sets them (NODE_OPTIONS); '' = Node defaults.
   const i = args.indexOf('--node-options');
   const nodeOptions = i >= 0 ? (args[i + 1] ?? '') : (process.env.NODE_OPTIONS ?? '');
-  // Default: the TypeScript source as-is (Node strips types). `--entry dist/controllers/main.js`
-  // measures the compiled build a container image would run (no type stripper loaded).
+  // Default: the compiled build a container image runs; --source: the TypeScript as-is.
   const e = args.indexOf('--entry');
-  const entry = e >= 0 ? resolve(args[e + 1] ?? '') : join(REPO_ROOT, 'controllers', 'main.ts');
+  const source = args.includes('--source');
+  if (e < 0 && !source)
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const entry =
+    e >= 0
+      ? resolve(args[e + 1] ?? '')
+      : source
+        ? join(REPO_ROOT, 'controllers', 'main.ts')
+        : join(REPO_ROOT, 'dist', 'controllers', 'main.js');
   const plane = await startDualStackControlPlane();
   const logDir = await mkdtemp(join(tmpdir(), 'portico-bench-controller-'));
   const client = new KubeClient(plane.cp.kubeConfig());
@@ -277,6 +287,7 @@ const bench: Bench = async (args) => {
       rss_mb: Number(rssMb.toFixed(1)),
       restart_ready_s: Number(restartReadyS.toFixed(2)),
       restart_changes: changes,
+      controller_entry: relative(REPO_ROOT, entry),
     };
     return [row];
   } finally {
