@@ -1,7 +1,8 @@
 // portico-controller: `node controllers/main.ts [flags]` (Node 24 runs the TypeScript directly).
 // Flags are parsed by parseFlags() (controllers/flags.ts); SIGTERM/SIGINT release the Lease and
 // stop cleanly, so a rolling update hands over at once instead of after the Lease expires.
-import { pathToFileURL } from 'node:url';
+
+import { runIfEntrypoint } from '../lib/observe/entrypoint.ts';
 import { createLogger } from '../lib/observe/log.ts';
 import { startController } from './controller.ts';
 import { parseFlags, USAGE } from './flags.ts';
@@ -55,12 +56,4 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfEntrypoint(import.meta.url, main);

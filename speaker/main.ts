@@ -5,7 +5,8 @@
 // socket addon is missing or broken, or the heartbeat key is unreadable/too short (exit 1).
 // SIGTERM/SIGINT: send "leave" so peers take the VIPs over at once, keep answering while their
 // GARP goes out (make-before-break), withdraw, delete our Lease, exit 0.
-import { pathToFileURL } from 'node:url';
+
+import { runIfEntrypoint } from '../lib/observe/entrypoint.ts';
 import { createLogger } from '../lib/observe/log.ts';
 import { parseFlags, USAGE } from './flags.ts';
 import { loadHeartbeatKey } from './membership/key.ts';
@@ -70,12 +71,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return exitCode;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfEntrypoint(import.meta.url, main);

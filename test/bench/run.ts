@@ -8,6 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runIfEntrypoint } from '../../lib/observe/entrypoint.ts';
 
 export type BenchValue = string | number | boolean | null;
 export type BenchRow = Record<string, BenchValue>;
@@ -64,12 +65,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfEntrypoint(import.meta.url, main);
