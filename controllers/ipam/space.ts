@@ -40,16 +40,17 @@ interface Segment {
   rankBase: number;
   /** IPv6: the start address as eight 16-bit groups, for string building without BigInt. */
   groups: number[] | null;
+  /** IPv6: the lower 64 bits of start as two 32-bit numbers, so number offsets add without BigInt. */
+  lowHi: number;
+  lowLo: number;
   /**
-   * IPv6 with a non-zero upper half: the upper four groups as hex text, reused for every address
-   * of the segment whose offset does not carry into them (nearly all). Null otherwise.
+   * IPv6 text cache: the block (addresses that differ only in their last group) textAt formatted
+   * last, as its lower 64 bits >> 16, and its text up to the last group, separator included (null
+   * for an IPv4-mapped block). Lowest-first allocation stays in one block for 65536 addresses, so
+   * the zero-run search and the hex of seven groups run once per block, not once per address.
    */
-  hiHex: string[] | null;
-  /** Length of the run of zero groups at the end of the upper half (it can join a run below). */
-  hiTrailZeros: number;
-  /** Longest zero run inside the upper half: start and length (length < 2 means none). */
-  hiRunStart: number;
-  hiRunLen: number;
+  blockKey: number;
+  blockText: string | null;
 }
 
 /** IPv4 addresses in [0, a] not ending in .0 or .255 (a >= -1). */
@@ -64,53 +65,45 @@ function allowedAt(r: number): number {
   return Math.floor(r / 254) * 256 + 1 + (r % 254);
 }
 
+const TWO_32 = 2 ** 32;
+
+/** ::ffff:0:0/96 is written with a dotted-quad tail (RFC 5952 section 5), not group by group. */
+function isMappedBlock(g: readonly number[], hi: number): boolean {
+  return g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && hi === 0xffff;
+}
+
 /**
- * RFC 5952 text of segment start + off when the offset stays inside the lower 64 bits and the upper
- * half is non-zero (so the address is not IPv4-mapped): only the four lower groups are computed
- * and converted; the upper ones come from the segment's cache. Null when that does not apply.
+ * RFC 5952 text of every address of a block up to its last group, for addresses whose last group
+ * is not zero: with a non-zero last group the zero-run choice no longer depends on its value, so
+ * the text of the block's address ending in 1, minus that final "1", fits them all.
  */
-function lowHalfText(seg: Segment, off: number): string | null {
-  const g = seg.groups!;
-  const hex = seg.hiHex!;
-  let rest = off;
-  let x7 = g[7]! + (rest % 65536);
-  rest = Math.floor(rest / 65536);
-  let x6 = g[6]! + (rest % 65536) + (x7 > 0xffff ? 1 : 0);
-  rest = Math.floor(rest / 65536);
-  let x5 = g[5]! + (rest % 65536) + (x6 > 0xffff ? 1 : 0);
-  rest = Math.floor(rest / 65536);
-  let x4 = g[4]! + (rest % 65536) + (x5 > 0xffff ? 1 : 0);
-  rest = Math.floor(rest / 65536);
-  if (rest !== 0 || x4 > 0xffff) return null; // carries into the upper half: general path
-  x7 &= 0xffff;
-  x6 &= 0xffff;
-  x5 &= 0xffff;
-  x4 &= 0xffff;
-  // Longest run of zero groups over all eight (first one on a tie), runs of one not compressed.
-  let bestStart = seg.hiRunLen >= 2 ? seg.hiRunStart : -1;
-  let bestLen = seg.hiRunLen >= 2 ? seg.hiRunLen : 1;
-  let run = seg.hiTrailZeros;
-  const low = [x4, x5, x6, x7];
-  for (let k = 0; k < 4; k++) {
-    if (low[k] === 0) {
-      run++;
-      if (run > bestLen) {
-        bestLen = run;
-        bestStart = 4 + k - run + 1;
-      }
-    } else {
-      run = 0;
-    }
+function blockPrefix(g: readonly number[], hi: number, lo: number): string | null {
+  if (isMappedBlock(g, hi)) return null;
+  const text = formatIPv6Groups([g[0]!, g[1]!, g[2]!, g[3]!, hi >>> 16, hi & 0xffff, lo >>> 16, 1]);
+  return text.slice(0, -1);
+}
+
+/**
+ * Text of segment start + off from the segment's block cache, or null when the cache does not
+ * apply (the sum carries into the upper 64 bits, the last group is zero and may join a zero run,
+ * or the block is IPv4-mapped).
+ */
+function textFromBlock(seg: Segment, off: number): string | null {
+  const offLo = off % TWO_32;
+  let lo = seg.lowLo + offLo;
+  let hi = seg.lowHi + (off - offLo) / TWO_32;
+  if (lo >= TWO_32) {
+    lo -= TWO_32;
+    hi += 1;
   }
-  const part = (k: number): string => (k < 4 ? hex[k]! : low[k - 4]!.toString(16));
-  if (bestStart < 0) {
-    return `${hex[0]}:${hex[1]}:${hex[2]}:${hex[3]}:${x4.toString(16)}:${x5.toString(16)}:${x6.toString(16)}:${x7.toString(16)}`;
+  const last = lo & 0xffff;
+  if (hi >= TWO_32 || last === 0) return null;
+  const key = hi * 65536 + (lo >>> 16);
+  if (key !== seg.blockKey) {
+    seg.blockText = blockPrefix(seg.groups!, hi, lo);
+    seg.blockKey = key;
   }
-  let head = '';
-  for (let k = 0; k < bestStart; k++) head += (k === 0 ? '' : ':') + part(k);
-  let tail = '';
-  for (let k = bestStart + bestLen; k < 8; k++) tail += (tail === '' ? '' : ':') + part(k);
-  return `${head}::${tail}`;
+  return seg.blockText === null ? null : seg.blockText + last.toString(16);
 }
 
 export function isBuggyIPv4(n: number): boolean {
@@ -158,27 +151,11 @@ export class FamilySpace {
         startNum: family === 4 ? Number(iv.start) : 0,
         rankBase,
         groups: family === 6 ? ipv6Groups(iv.start) : null,
-        hiHex: null,
-        hiTrailZeros: 0,
-        hiRunStart: -1,
-        hiRunLen: 0,
+        lowHi: family === 6 ? Number((iv.start >> 32n) & 0xffffffffn) : 0,
+        lowLo: family === 6 ? Number(iv.start & 0xffffffffn) : 0,
+        blockKey: -1,
+        blockText: null,
       });
-      const seg = segments[segments.length - 1]!;
-      const g = seg.groups;
-      if (g !== null && (g[0] !== 0 || g[1] !== 0 || g[2] !== 0 || g[3] !== 0)) {
-        seg.hiHex = [g[0]!.toString(16), g[1]!.toString(16), g[2]!.toString(16), g[3]!.toString(16)];
-        let trail = 0;
-        while (trail < 4 && g[3 - trail] === 0) trail++;
-        seg.hiTrailZeros = trail;
-        let run = 0;
-        for (let k = 0; k < 4; k++) {
-          run = g[k] === 0 ? run + 1 : 0;
-          if (run > seg.hiRunLen) {
-            seg.hiRunLen = run;
-            seg.hiRunStart = k - run + 1;
-          }
-        }
-      }
       next += count;
     }
     this.segments = segments;
@@ -224,7 +201,7 @@ export class FamilySpace {
     if (this.family === 4) {
       return formatIPv4(this.avoidBuggy ? allowedAt(seg.rankBase + off) : seg.startNum + off);
     }
-    const fast = seg.hiHex === null ? null : lowHalfText(seg, off);
+    const fast = textFromBlock(seg, off);
     if (fast !== null) return fast;
     // start + off over 16-bit groups with carry; off < 2^53 spans at most the low four groups.
     const g = (seg.groups as number[]).slice();

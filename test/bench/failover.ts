@@ -20,23 +20,11 @@ import { join } from 'node:path';
 import { rendezvousOwner } from '../../speaker/election/hash.ts';
 import { L2Topology, SPEAKER_MAIN } from '../e2e/l2/topology.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
+import { flag, percentile } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const NAMES = ['n1', 'n2', 'n3'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function flag(args: string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v < 0 || v > 10_000) throw new Error(`--${name}: a whole number 0..10000`);
-  return v;
-}
-
-function percentile(xs: number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
 

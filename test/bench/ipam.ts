@@ -10,12 +10,16 @@
 // Timing: rates and v6_over_v4_time_ratio use process CPU time, the best of `rounds` alternating
 // rounds. On the shared 2-core CI machine (load average 10-25 while other suites run) wall time of
 // identical runs swings by 2x depending on preemption, while CPU time stays within ~20%; the wall
-// figures are reported too (`*_wall*`), with the load average at the end of the run.
+// figures are reported too (`*_wall*`), with the load average at the end of the run. The ratio of
+// each round's pair (v6 alloc CPU / v4 alloc CPU, measured back to back) is reported as min, median
+// and max too (`v6_over_v4_round_ratio_*`): best-of figures can pair a lucky round of one family with
+// an unlucky one of the other, so their spread shows how much of a ratio is machine noise.
 import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Allocator } from '../../controllers/ipam/index.ts';
 import type { ServiceRequest } from '../../controllers/ipam/types.ts';
+import { percentile } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 setFlagsFromString('--expose-gc');
@@ -129,10 +133,15 @@ const bench: Bench = async (args) => {
   // Alternate the families so neither is favoured by a quiet or busy moment of the machine.
   let v4: FamilyResult | null = null;
   let v6: FamilyResult | null = null;
+  const roundRatios: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    v4 = best(v4, runFamily('IPv4', '198.18.0.0/15', n));
-    v6 = best(v6, runFamily('IPv6', '2001:db8::/64', n));
+    const x = runFamily('IPv4', '198.18.0.0/15', n);
+    const y = runFamily('IPv6', '2001:db8::/64', n);
+    roundRatios.push(y.alloc.cpuMs / x.alloc.cpuMs);
+    v4 = best(v4, x);
+    v6 = best(v6, y);
   }
+  const ratioAt = (p: number) => Number(percentile(roundRatios, p)!.toFixed(3));
   const a = v4!;
   const b = v6!;
   const perS = (ms: number, count: number) => Math.round(count / (ms / 1000));
@@ -143,6 +152,9 @@ const bench: Bench = async (args) => {
     v4_alloc_per_s: perS(a.alloc.cpuMs, n),
     v6_alloc_per_s: perS(b.alloc.cpuMs, n),
     v6_over_v4_time_ratio: Number((b.alloc.cpuMs / a.alloc.cpuMs).toFixed(3)),
+    v6_over_v4_round_ratio_min: ratioAt(0),
+    v6_over_v4_round_ratio_median: ratioAt(50),
+    v6_over_v4_round_ratio_max: ratioAt(100),
     v4_release_per_s: perS(a.release.cpuMs, n),
     v6_release_per_s: perS(b.release.cpuMs, n),
     v4_refill_per_s: perS(a.refill.cpuMs, n / 2),

@@ -16,6 +16,8 @@ const ENTRY_CHOICES = [
   '2001:db8::/126',
   '2001:db8::2-2001:db8::5',
   '198.51.100.7/32',
+  // Across the end of a 65536-address block: IPv6 text switches from one cached block to the next.
+  '2001:db8::ffff-2001:db8::1:1',
 ];
 const POOL_NAMES = ['a', 'b', 'c'];
 
@@ -77,6 +79,7 @@ const REQUESTED = [
   ['2001:db8::3'],
   ['192.0.2.1', '2001:db8::3'],
   ['192.0.3.0'],
+  ['2001:db8::ffff'],
 ];
 const FAMILIES: Array<Pick<ServiceRequest, 'ipFamilies' | 'ipFamilyPolicy'>> = [
   { ipFamilies: ['IPv4'] },

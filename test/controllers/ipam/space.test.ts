@@ -111,6 +111,28 @@ describe('FamilySpace', () => {
     expect(s.textAt(16)).toBe('2001:db8:0:2::');
   });
 
+  it('IPv6 text walks across block ends and in and out of the IPv4-mapped prefix', () => {
+    const texts = (s: FamilySpace) => Array.from({ length: Number(s.total) }, (_, i) => s.textAt(i));
+    expect(texts(space(['2001:db8::fffe-2001:db8::1:1'], false, 6))).toEqual([
+      '2001:db8::fffe',
+      '2001:db8::ffff',
+      '2001:db8::1:0',
+      '2001:db8::1:1',
+    ]);
+    expect(texts(space(['::fffe:ffff:fffe-::ffff:0:1'], false, 6))).toEqual([
+      '::fffe:ffff:fffe',
+      '::fffe:ffff:ffff',
+      '::ffff:0.0.0.0',
+      '::ffff:0.0.0.1',
+    ]);
+    expect(texts(space(['::ffff:255.255.255.254-::1:0:0:1'], false, 6))).toEqual([
+      '::ffff:255.255.255.254',
+      '::ffff:255.255.255.255',
+      '::1:0:0:0',
+      '::1:0:0:1',
+    ]);
+  });
+
   it('firstFree walks lowest first, reuses released addresses, reports full', () => {
     const s = space(['192.0.2.0/30']);
     const got: string[] = [];
@@ -185,7 +207,7 @@ describe('FamilySpace', () => {
     );
   });
 
-  it('IPv6 text from the cached upper half equals RFC 5952 of the BigInt value, any start, any offset', () => {
+  it('IPv6 text of a number index equals RFC 5952 of the BigInt value, any start, any offset', () => {
     const group = fc.oneof(
       fc.constant(0),
       fc.constant(0),
