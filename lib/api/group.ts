@@ -28,9 +28,16 @@ export const SINGULARS = {
   DNSZone: 'dnszone',
 } as const satisfies Record<PorticoKind, string>;
 
-/** `kubectl get ippool` etc. Chosen not to collide with MetalLB or Calico short names. */
+/**
+ * `kubectl get ipp` etc. kubectl resolves short names across every API group: a resource's plural
+ * or singular anywhere in the cluster wins over a short name, and two equal short names are
+ * ambiguous (kubectl warns and picks by group priority). So not `ippool`: it is the singular of
+ * Calico's IPPool and a short name of Cilium's CiliumLoadBalancerIPPool; not `ip` (core
+ * networking.k8s.io IPAddress). test/lib/api/crds.test.ts checks them against the built-in short
+ * names and the names of the peers' resources.
+ */
 export const SHORT_NAMES = {
-  IPAddressPool: ['ippool'],
+  IPAddressPool: ['ipp'],
   L2Advertisement: ['l2adv'],
   DNSZone: ['dnsz'],
 } as const satisfies Record<PorticoKind, readonly string[]>;

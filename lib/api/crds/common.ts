@@ -37,24 +37,30 @@ export function labelSelector(description: string): Schema {
     `${description} An empty selector ({}) selects everything.`,
     {
       matchLabels: stringMap(
-        'Labels that must all be present with these values.',
-        str('Label value.', { maxLength: 63 }),
+        'Labels (key: value) that must all be present with exactly these values.',
+        str('The value the label must have (at most 63 characters; may be empty).', { maxLength: 63 }),
         {
           maxProperties: 64,
         },
       ),
       matchExpressions: arr(
-        'Requirements that must all hold.',
+        'Label requirements that must all hold, in addition to matchLabels.',
         obj(
-          'A label requirement.',
+          'A label requirement: a key, an operator and, for In / NotIn, values.',
           {
-            key: str('Label key.', { minLength: 1, maxLength: 317 }),
-            operator: str('How the key relates to the values.', {
-              enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+            key: str('Label key the requirement applies to, e.g. kubernetes.io/hostname.', {
+              minLength: 1,
+              maxLength: 317,
             }),
+            operator: str(
+              'In / NotIn: the label value is / is not one of values. Exists / DoesNotExist: the key is present / absent.',
+              {
+                enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+              },
+            ),
             values: arr(
-              'Values for In / NotIn; empty for Exists / DoesNotExist.',
-              str('Label value.', { maxLength: 63 }),
+              'Values for In / NotIn (at least one); empty for Exists / DoesNotExist.',
+              str('A label value to compare with (at most 63 characters).', { maxLength: 63 }),
               {
                 maxItems: 64,
                 'x-kubernetes-list-type': 'atomic',
@@ -84,22 +90,24 @@ export function conditions(description: string): Schema {
   return arr(
     description,
     obj(
-      'metav1.Condition: one aspect of the object state.',
+      'metav1.Condition: one aspect of the object state, with why and since when.',
       {
         type: str('Condition type (CamelCase, optionally prefixed by a DNS subdomain and /).', {
           maxLength: 316,
           pattern:
             '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
         }),
-        status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+        status: str('Whether the condition holds: True, False or Unknown.', {
+          enum: ['True', 'False', 'Unknown'],
+        }),
         observedGeneration: int64('metadata.generation the condition was computed from.', { minimum: 0 }),
-        lastTransitionTime: str('When status last changed.', { format: 'date-time' }),
+        lastTransitionTime: str('When status last changed (RFC 3339).', { format: 'date-time' }),
         reason: str('Machine-readable CamelCase reason for the last transition.', {
           minLength: 1,
           maxLength: 1024,
           pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
         }),
-        message: str('Human-readable details.', { maxLength: 32768 }),
+        message: str('Human-readable details: what is wrong and what to do.', { maxLength: 32768 }),
       },
       { required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
     ),

@@ -39,7 +39,7 @@ const host = (v: string) => `${v}.matches(${lit(HOST_NAME_RE)})`;
 const recordLabel = `"record '" + self.name + "' (" + self.type + ")"`;
 
 const record = obj(
-  'A static resource record.',
+  'A static resource record: owner name, type, values and an optional TTL.',
   {
     name: str(
       "Owner name: relative to the zone ('@' for the apex, 'www', 'a.b', a wildcard '*.apps'), or absolute " +
@@ -54,11 +54,11 @@ const record = obj(
         ],
       },
     ),
-    type: str('Record type.', { enum: [...DNS_RECORD_TYPES] }),
+    type: str(`Record type: ${DNS_RECORD_TYPES.join(', ')}.`, { enum: [...DNS_RECORD_TYPES] }),
     values: arr(
       'Record data. A: IPv4 addresses; AAAA: IPv6 addresses; CNAME: exactly one host name; PTR: host ' +
         'names; TXT: strings of at most 255 bytes.',
-      str('One value.', { maxLength: 255 }),
+      str('One value, in the syntax its type needs (see values).', { maxLength: 255 }),
       { maxItems: 8, 'x-kubernetes-list-type': 'atomic' },
     ),
     ttl: int('TTL in seconds for this record; default spec.ttl.', { minimum: 0, maximum: TTL_MAX }),
@@ -121,11 +121,14 @@ const spec = obj(
         gateways: obj(
           'Gateway API: Gateway addresses and the hostnames of Accepted routes attached to them.',
           {
-            enabled: bool('Publish Gateway route hostnames.', { default: true }),
+            enabled: bool(
+              'Publish Gateway addresses and the hostnames of their Accepted routes. Default true.',
+              { default: true },
+            ),
             gatewayClassNames: arr(
               'Only Gateways of these GatewayClasses (a Gateway matching this or gatewaySelector counts); ' +
                 'both absent = every Gateway.',
-              objectName('A GatewayClass name.'),
+              objectName('Name of a GatewayClass whose Gateways are published.'),
               { maxItems: 32, 'x-kubernetes-list-type': 'set' },
             ),
             gatewaySelector: labelSelector('Only Gateways with these labels.'),
@@ -138,7 +141,9 @@ const spec = obj(
         services: obj(
           'LoadBalancer Services annotated with portico.dev/hostname (or ExternalDNS hostname keys).',
           {
-            enabled: bool('Publish annotated Service hostnames.', { default: true }),
+            enabled: bool('Publish the hostnames of annotated LoadBalancer Services. Default true.', {
+              default: true,
+            }),
             namespaceSelector: labelSelector('Only Services in matching namespaces; absent = all.'),
           },
           { default: {} },
@@ -155,13 +160,25 @@ const spec = obj(
       'Start of authority fields. The serial is not set here: the server increases it whenever the ' +
         'zone content changes.',
       {
-        mname: hostName('Primary name server. Default ns.<zone>.'),
+        mname: hostName('Primary name server (SOA MNAME). Default ns.<zone>.'),
         rname: hostName(
           'Responsible mailbox in domain form (hostmaster.example.org). Default hostmaster.<zone>.',
         ),
-        refresh: int('Seconds.', { minimum: 1, maximum: TTL_MAX, default: 3600 }),
-        retry: int('Seconds.', { minimum: 1, maximum: TTL_MAX, default: 600 }),
-        expire: int('Seconds.', { minimum: 1, maximum: TTL_MAX, default: 86400 }),
+        refresh: int('Seconds a secondary waits before checking the serial again (SOA REFRESH).', {
+          minimum: 1,
+          maximum: TTL_MAX,
+          default: 3600,
+        }),
+        retry: int('Seconds a secondary waits before retrying a failed refresh (SOA RETRY).', {
+          minimum: 1,
+          maximum: TTL_MAX,
+          default: 600,
+        }),
+        expire: int('Seconds after which a secondary that cannot refresh stops answering (SOA EXPIRE).', {
+          minimum: 1,
+          maximum: TTL_MAX,
+          default: 86400,
+        }),
         minimum: int('Negative-answer TTL in seconds (RFC 2308).', {
           minimum: 0,
           maximum: TTL_MAX,
@@ -172,7 +189,7 @@ const spec = obj(
     ),
     nameServers: arr(
       'Host names of the zone name servers, served as NS records at the apex. Absent = the SOA mname.',
-      hostName('A name server host name.'),
+      hostName('Host name of one name server of the zone, e.g. ns1.k8s.home.arpa.'),
       { maxItems: 16, 'x-kubernetes-list-type': 'set' },
     ),
   },
@@ -206,10 +223,27 @@ export function dnsZoneCrd(): CustomResourceDefinition {
       'and static records.',
     { spec, status },
     [
-      { name: 'Zone', type: 'string', jsonPath: '.spec.zone' },
-      { name: 'Records', type: 'integer', jsonPath: '.status.records' },
-      { name: 'Serial', type: 'integer', jsonPath: '.status.serial' },
-      { name: 'Ready', type: 'string', jsonPath: conditionStatusPath('Ready') },
+      { name: 'Zone', type: 'string', jsonPath: '.spec.zone', description: 'Zone apex' },
+      {
+        name: 'Records',
+        type: 'integer',
+        jsonPath: '.status.records',
+        description: 'Resource records served, SOA and NS included',
+      },
+      { name: 'Serial', type: 'integer', jsonPath: '.status.serial', description: 'SOA serial served' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: conditionStatusPath('Ready'),
+        description: 'Built from synced sources and served',
+      },
+      {
+        name: 'TTL',
+        type: 'integer',
+        jsonPath: '.spec.ttl',
+        description: 'TTL of generated records, seconds',
+        priority: 1,
+      },
     ],
     true,
   );

@@ -77,10 +77,14 @@ const spec = obj(
       priority: int('Lower values are preferred among matching pools; pools without one come after.', {
         minimum: 0,
       }),
-      namespaces: arr('Namespaces whose Services may use this pool.', namespaceName('A namespace name.'), {
-        maxItems: 64,
-        'x-kubernetes-list-type': 'set',
-      }),
+      namespaces: arr(
+        'Namespaces whose Services may use this pool.',
+        namespaceName('Name of a namespace whose Services may use this pool.'),
+        {
+          maxItems: 64,
+          'x-kubernetes-list-type': 'set',
+        },
+      ),
       namespaceSelector: labelSelector('Namespaces (by label) whose Services may use this pool.'),
       serviceSelector: labelSelector('Services (by label) that may use this pool.'),
     }),
@@ -110,14 +114,54 @@ export function ipAddressPoolCrd(): CustomResourceDefinition {
     KINDS.IPAddressPool,
     'IPAddressPool is a set of IP addresses from which Portico allocates LoadBalancer Service IPs.',
     { spec, status },
+    // Per-family counts, never a sum: one /64 dwarfs any IPv4 range, so "available" across
+    // families says nothing. A family the pool does not hold is a blank cell.
     [
-      { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses' },
-      { name: 'Auto', type: 'boolean', jsonPath: '.spec.autoAssign' },
-      { name: 'Assigned v4', type: 'string', jsonPath: '.status.assignedIPv4' },
-      { name: 'Assigned v6', type: 'string', jsonPath: '.status.assignedIPv6' },
-      { name: 'Available v4', type: 'string', jsonPath: '.status.availableIPv4' },
-      { name: 'Available v6', type: 'string', jsonPath: '.status.availableIPv6' },
-      { name: 'Ready', type: 'string', jsonPath: conditionStatusPath('Ready') },
+      { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses', description: 'spec.addresses' },
+      {
+        name: 'Assigned v4',
+        type: 'string',
+        jsonPath: '.status.assignedIPv4',
+        description: 'IPv4 addresses held by Services',
+      },
+      {
+        name: 'Available v4',
+        type: 'string',
+        jsonPath: '.status.availableIPv4',
+        description: 'IPv4 addresses still free',
+      },
+      {
+        name: 'Assigned v6',
+        type: 'string',
+        jsonPath: '.status.assignedIPv6',
+        description: 'IPv6 addresses held by Services',
+      },
+      {
+        name: 'Available v6',
+        type: 'string',
+        jsonPath: '.status.availableIPv6',
+        description: 'IPv6 addresses still free (a decimal string: a /64 holds 2^64)',
+      },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: conditionStatusPath('Ready'),
+        description: 'Valid and not overlapping another pool',
+      },
+      {
+        name: 'Auto Assign',
+        type: 'boolean',
+        jsonPath: '.spec.autoAssign',
+        description: 'Used for Services that ask for no pool',
+        priority: 1,
+      },
+      {
+        name: 'Priority',
+        type: 'integer',
+        jsonPath: '.spec.allocation.priority',
+        description: 'Lower is preferred among matching pools',
+        priority: 1,
+      },
     ],
     true,
   );

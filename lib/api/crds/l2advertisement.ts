@@ -25,7 +25,7 @@ const spec = obj(
     ipAddressPools: arr(
       'Names of IPAddressPools announced. A pool named here or matched by ipAddressPoolSelector is ' +
         'covered; when both are absent, every pool is covered.',
-      objectName('An IPAddressPool name.'),
+      objectName('Name of an IPAddressPool whose VIPs are announced.'),
       { maxItems: 64, 'x-kubernetes-list-type': 'set' },
     ),
     ipAddressPoolSelector: labelSelector('IPAddressPools (by label) announced.'),
@@ -39,8 +39,11 @@ const spec = obj(
   },
 );
 
-const status = obj('Observed state.', {
-  conditions: conditions('Conditions of this advertisement.'),
+const status = obj('Observed state. Reserved: no Portico component writes it in v1alpha1.', {
+  conditions: conditions(
+    'Reserved for conditions of this advertisement. Whether a VIP is announced, and by which node, is the ' +
+      'portico.dev/Announced condition of its Service.',
+  ),
 });
 
 export function l2AdvertisementCrd(): CustomResourceDefinition {
@@ -48,9 +51,33 @@ export function l2AdvertisementCrd(): CustomResourceDefinition {
     KINDS.L2Advertisement,
     'L2Advertisement makes speakers answer ARP (IPv4) and NDP (IPv6) for the VIPs of the selected pools.',
     { spec, status },
+    // Absent fields are blank cells, which here mean "all" (pools, nodes) or "the interface whose
+    // subnet holds the VIP"; the README says so next to the example output.
     [
-      { name: 'Pools', type: 'string', jsonPath: '.spec.ipAddressPools' },
-      { name: 'Interfaces', type: 'string', jsonPath: '.spec.interfaces' },
+      {
+        name: 'Pools',
+        type: 'string',
+        jsonPath: '.spec.ipAddressPools',
+        description: 'Pools named; none and no pool selector = every pool',
+      },
+      {
+        name: 'Pool Selector',
+        type: 'string',
+        jsonPath: '.spec.ipAddressPoolSelector',
+        description: 'Pools selected by label',
+      },
+      {
+        name: 'Nodes',
+        type: 'string',
+        jsonPath: '.spec.nodeSelector',
+        description: 'Node selector of the announcing nodes; none = every node running a speaker',
+      },
+      {
+        name: 'Interfaces',
+        type: 'string',
+        jsonPath: '.spec.interfaces',
+        description: 'Interfaces announced on; none = the interface whose subnet holds the VIP',
+      },
     ],
     false,
   );

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { CustomResourceDefinition } from '../../../lib/api/crds/crd.ts';
 import { CRD_DIR, crds, renderCrds, repoRoot } from '../../../lib/api/crds/generate.ts';
 import type { Schema } from '../../../lib/api/crds/openapi.ts';
 import { API_VERSION, crdName, GROUP, KINDS, PLURALS, SHORT_NAMES, VERSION } from '../../../lib/api/group.ts';
@@ -46,18 +47,96 @@ describe('CRD metadata', () => {
     });
   });
 
-  it('IPAddressPool printer columns show addresses, auto-assign, per-family counts and readiness', () => {
-    const cols = crds()[0]!.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name);
-    expect(cols).toEqual([
+  const columns = (kind: string, wide = false) =>
+    crds()
+      .find((c) => c.spec.names.kind === kind)!
+      .spec.versions[0]!.additionalPrinterColumns.filter((c) => wide || !c.priority)
+      .map((c) => c.name);
+
+  it('IPAddressPool columns answer "is it usable, how much is left", per family', () => {
+    expect(columns('IPAddressPool')).toEqual([
       'Addresses',
-      'Auto',
       'Assigned v4',
-      'Assigned v6',
       'Available v4',
+      'Assigned v6',
       'Available v6',
       'Ready',
       'Age',
     ]);
+    expect(columns('IPAddressPool', true)).toEqual([
+      ...columns('IPAddressPool').slice(0, -1),
+      'Auto Assign',
+      'Priority',
+      'Age',
+    ]);
+  });
+
+  it('L2Advertisement columns show which pools, which nodes, which interfaces', () => {
+    expect(columns('L2Advertisement')).toEqual(['Pools', 'Pool Selector', 'Nodes', 'Interfaces', 'Age']);
+  });
+
+  it('DNSZone columns show the zone, what is served and readiness', () => {
+    expect(columns('DNSZone')).toEqual(['Zone', 'Records', 'Serial', 'Ready', 'Age']);
+    expect(columns('DNSZone', true)).toEqual(['Zone', 'Records', 'Serial', 'Ready', 'TTL', 'Age']);
+  });
+
+  it.each(crds().map((c) => [c.spec.names.kind, c] as const))(
+    '%s: every column path names a schema field of the column type',
+    (_kind, crd) => {
+      const v = crd.spec.versions[0]!;
+      for (const col of v.additionalPrinterColumns) {
+        if (col.jsonPath.startsWith('.metadata.')) continue;
+        const field = schemaAt(v.schema.openAPIV3Schema, col.jsonPath);
+        expect(field, `${col.name}: ${col.jsonPath}`).toBeDefined();
+        // string columns print any value (arrays and selectors as compact JSON); typed ones must match.
+        if (col.type !== 'string') expect(field?.type, `${col.name}: ${col.jsonPath}`).toBe(col.type);
+      }
+    },
+  );
+});
+
+/**
+ * The schema node a printer-column JSONPath reads: `.a.b` steps into properties, a filter
+ * `[?(...)]` steps into array items (`.status.conditions[?(@.type=="Ready")].status`).
+ */
+function schemaAt(root: Schema, jsonPath: string): Schema | undefined {
+  let s: Schema | undefined = root;
+  for (const step of jsonPath.match(/\.[A-Za-z0-9_]+|\[\?\([^\]]*\)\]/g) ?? []) {
+    if (!s) return undefined;
+    s = step.startsWith('[') ? s.items : s.properties?.[step.slice(1)];
+  }
+  return s;
+}
+
+describe('short names', () => {
+  // kubectl resolves short names across every API group: a plural or singular anywhere wins over
+  // a short name (ours would be dead), and two equal short names are ambiguous (kubectl warns and
+  // picks one by group priority). Kubernetes 1.34 built-in short names (ShortNames() of the
+  // registries in k8s.io/kubernetes):
+  const builtin = (
+    'cm crd crds cs csr cj deploy ds ep ev hpa ing ip limits netpol no ns pc pdb po pv pvc quota rc rs ' +
+    'sa sc sts svc vac'
+  ).split(' ');
+  // Names of the resources Portico sits next to or replaces (plurals, singulars, short names):
+  // MetalLB (no short names, but plurals equal to ours), Cilium LB IPAM, Calico IPAM, ExternalDNS,
+  // Gateway API.
+  const peers = (
+    'ipaddresspool ipaddresspools l2advertisement l2advertisements bgpadvertisement ippool ippools ' +
+    'lbippool lbippools ciliumloadbalancerippool ciliuml2announcementpolicy ipamblock ipamblocks ' +
+    'ipreservation dnsendpoint dnsendpoints gtw gc'
+  ).split(' ');
+
+  it.each(Object.values(KINDS))('%s: short and unique', (kind) => {
+    for (const short of SHORT_NAMES[kind]) {
+      expect(short).toMatch(/^[a-z][a-z0-9]{1,6}$/);
+      expect(builtin, short).not.toContain(short);
+      expect(peers, short).not.toContain(short);
+    }
+  });
+
+  it('no two Portico resources share a name', () => {
+    const names = Object.values(KINDS).flatMap((k) => [PLURALS[k], ...SHORT_NAMES[k]]);
+    expect(new Set(names).size).toBe(names.length);
   });
 });
 
@@ -71,6 +150,54 @@ function walk(s: Schema, path: string, visit: (s: Schema, path: string) => void)
   if (s.items) walk(s.items, `${path}[]`, visit);
   if (s.additionalProperties) walk(s.additionalProperties, `${path}{}`, visit);
 }
+
+/**
+ * Properties whose description explains nothing: absent, under three words ("Seconds.",
+ * "Label key."), or not a sentence. metadata is exempt: the apiserver refuses anything but
+ * name/generateName constraints under it, and kubectl explain shows ObjectMeta's own text there.
+ */
+function undocumented(root: Schema): string[] {
+  const out: string[] = [];
+  walk(root, '', (s, path) => {
+    if (path === '.metadata') return;
+    const d = s.description?.trim() ?? '';
+    if (d.split(/\s+/).length < 3 || !/[.)]$/.test(d)) out.push(`${path || '(root)'}: ${JSON.stringify(d)}`);
+  });
+  return out;
+}
+
+describe('kubectl explain', () => {
+  // The committed files, i.e. what `helm install` applies.
+  const onDisk = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => [f, parse(readFileSync(join(dir, f), 'utf8')) as CustomResourceDefinition] as const);
+
+  it('reads all three CRDs', () => {
+    expect(onDisk).toHaveLength(3);
+  });
+
+  it.each(onDisk)('%s: every property carries a real description', (_file, crd) => {
+    for (const v of crd.spec.versions) expect(undocumented(v.schema.openAPIV3Schema)).toEqual([]);
+  });
+
+  it('the check catches a missing, a one-word and an unfinished description', () => {
+    const bad: Schema = {
+      type: 'object',
+      description: 'A root object.',
+      properties: {
+        metadata: { type: 'object' },
+        a: { type: 'string' },
+        b: { type: 'integer', description: 'Seconds.' },
+        c: {
+          type: 'array',
+          description: 'A list of things',
+          items: { type: 'string', description: 'One thing of the list.' },
+        },
+      },
+    };
+    expect(undocumented(bad)).toEqual(['.a: ""', '.b: "Seconds."', '.c: "A list of things"']);
+  });
+});
 
 describe.each(crds().map((c) => [c.spec.names.kind, c] as const))('%s schema', (_kind, crd) => {
   const root = crd.spec.versions[0]!.schema.openAPIV3Schema;
