@@ -10,9 +10,11 @@ import { skipUnless } from '../../support/require.ts';
 const RESOURCES: Record<string, { plural: string; namespaced: boolean }> = {
   ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
   Secret: { plural: 'secrets', namespaced: true },
+  ConfigMap: { plural: 'configmaps', namespaced: true },
   Service: { plural: 'services', namespaced: true },
   Deployment: { plural: 'deployments', namespaced: true },
   DaemonSet: { plural: 'daemonsets', namespaced: true },
+  PodDisruptionBudget: { plural: 'poddisruptionbudgets', namespaced: true },
   Role: { plural: 'roles', namespaced: true },
   RoleBinding: { plural: 'rolebindings', namespaced: true },
   ClusterRole: { plural: 'clusterroles', namespaced: false },
@@ -47,6 +49,9 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('chart against the real apis
         if (!isAlreadyExists(err)) throw err;
       });
     const docs = helmTemplate([
+      // Core kinds only: ServiceMonitor/PrometheusRule need the Prometheus Operator CRDs.
+      '--set',
+      'metrics.grafanaDashboard.enabled=true',
       '--set-json',
       'pools=[{"name":"chart-lan","addresses":["192.0.2.240-192.0.2.250","2001:db8:5::/120"],"l2":true}]',
     ]);
