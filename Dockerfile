@@ -1,6 +1,9 @@
 # The whole Portico suite in one image; the chart picks the component by command.
 # Build: docker build -t ghcr.io/portico-dev/portico:0.1.0 .
-FROM node:24-bookworm-slim AS build
+# NODE_IMAGE: any Debian-based Node >= 22.19 image with npm and Node's headers under /usr/local;
+# the offline CI passes the one test/cluster/build.sh makes (no registry is reachable there).
+ARG NODE_IMAGE=node:24-bookworm-slim
+FROM ${NODE_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,7 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin iproute2 \
   && rm -rf /var/lib/apt/lists/* \
   # The speaker's node: file capability CAP_NET_RAW only (raw ARP/ICMPv6 sockets), so the

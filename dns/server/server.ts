@@ -20,6 +20,17 @@ import { DnsMetrics } from './metrics.ts';
 import type { RateLimitOptions } from './rrl.ts';
 import type { StatsSnapshot } from './stats.ts';
 
+/**
+ * The URL of a module next to `metaUrl`, with `metaUrl`'s own extension: `.ts` when running from
+ * source, `.js` in the compiled build (tsc rewrites import specifiers, not URLs built by hand —
+ * the image shipped a DNS server that crashed on start looking for worker.ts; found by the kind
+ * e2e).
+ */
+export function siblingModule(name: string, metaUrl: string): URL {
+  const ext = /\.[cm]?[jt]s$/.exec(new URL(metaUrl).pathname)?.[0] ?? '.js';
+  return new URL(`./${name}${ext}`, metaUrl);
+}
+
 export interface DnsServerOptions {
   /** Listen address. Default 127.0.0.1. */
   address?: string;
@@ -113,7 +124,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
   const waiters = new Map<string, (s: StatsSnapshot) => void>();
   const spawn = (i: number, port: number) =>
     new Promise<{ handle: WorkerHandle; port: number; udpIo: 'native' | 'node' }>((resolve, reject) => {
-      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+      const worker = new Worker(siblingModule('worker', import.meta.url), {
         workerData: { options: { ...listenerOpts, port }, statsIntervalMs: opts.statsIntervalMs ?? 1000 },
       });
       const handle = { worker, id: `worker-${i}` };

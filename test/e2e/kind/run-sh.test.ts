@@ -1,5 +1,7 @@
-// Static checks of the kind script for users (test/e2e/kind/run.sh). The script itself needs
-// Docker and cannot run here; shellcheck and `bash -n` catch what would break it for users.
+// Static checks of the kind script for users (test/e2e/kind/run.sh) and of the offline image
+// builder it runs on in CI (test/cluster/). The script itself runs for real in .ci/run, after
+// `npm test` (it needs Docker and about ten minutes); these checks catch in seconds what would
+// break it for users.
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { skipUnless } from '../../support/require.ts';
 
 const SCRIPT = join(import.meta.dirname, 'run.sh');
+const CLUSTER = join(import.meta.dirname, '..', '..', 'cluster');
+const HELPERS = [
+  join(CLUSTER, 'build.sh'),
+  join(CLUSTER, 'docker.sh'),
+  join(CLUSTER, 'images', 'podnet', 'podnet.sh'),
+];
 
 function run(cmd: string, args: string[]): { code: number; out: string } {
   try {
@@ -22,6 +30,13 @@ describe.skipIf(skipUnless({ binaries: ['shellcheck', 'bash'] }))('test/e2e/kind
     const r = run('shellcheck', ['--shell=bash', '--severity=style', SCRIPT]);
     expect(r.out).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it('the offline cluster builder, the Docker starter and the pod network pass shellcheck', () => {
+    const r = run('shellcheck', ['--severity=style', ...HELPERS]);
+    expect(r.out).toBe('');
+    expect(r.code).toBe(0);
+    for (const f of HELPERS) expect(statSync(f).mode & 0o111, f).not.toBe(0);
   });
 
   it('parses with bash -n and is executable', () => {
