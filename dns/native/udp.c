@@ -3,6 +3,13 @@
 // and no per-datagram buffer allocation: queries land in a shared input ArrayBuffer, JS writes
 // answers into a shared output ArrayBuffer, this file sends them all with one syscall.
 // The answer policy stays in TypeScript (dns/zone/answer.ts); this is only the socket shell.
+//
+// Answer replay cache (docs/decisions/048-answer-replay-cache.md): an answer depends only on the
+// query's bytes after the ID and on the zone snapshot, so JS may mark a response replayable; the
+// next datagram with the same bytes (any ID, any sender) gets that response with its own ID without
+// a call into JavaScript. JS bumps the generation whenever the snapshot changes (every entry of an
+// older generation is a miss) and marks nothing while rate limiting is on (RRL is per client). A
+// hit counts in the same per-thread query counter cell JS would have incremented.
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,20 +28,40 @@
 #define OUT_SLOT 65536
 #define ADDR_SLOT 28
 #define MAX_ROUNDS 16
+#define CACHE_SLOTS 4096 // direct-mapped; a power of two
+#define CACHE_KEY 300    // query bytes after the ID: header rest + QNAME (<= 255) + QTYPE/QCLASS + OPT
+#define CACHE_RESP 512   // responses longer than this are not replayed
+
+typedef struct {
+  uint32_t gen; // 0 = empty (generations start at 1)
+  uint32_t hash;
+  uint16_t klen;
+  uint16_t rlen;
+  int32_t stat; // index into the query counters
+  uint8_t key[CACHE_KEY];
+  uint8_t resp[CACHE_RESP];
+} cache_entry_t;
 
 typedef struct {
   int fd;
   uv_poll_t *poll; // separately allocated with slack: headers and runtime libuv may differ in size
   napi_env env;
   napi_ref cb;
-  napi_ref bufs[5];
+  napi_ref bufs[7];
   napi_async_context actx;
   uint8_t *in;
   int32_t *in_len;
   uint8_t *out;
   int32_t *out_len;
   uint8_t *addr;
-  double *counters; // [0] send errors (EAGAIN etc.), [1] truncated inputs
+  double *counters; // [0] send errors (EAGAIN etc.), [1] truncated inputs, [2] replayed answers
+  int32_t *tag;     // per slot, set by JS: -1 = do not replay, else the query counter cell to bump
+  double *stats;    // the thread's query counters (QueryStats.queries)
+  size_t nstats;
+  cache_entry_t *cache; // NULL until the first replayable answer
+  uint32_t gen;
+  int slot_of[BATCH]; // received datagram i -> its index in the JS batch, or -1 when replayed
+  uint8_t hit_buf[BATCH][CACHE_RESP];
   struct mmsghdr rmsg[BATCH];
   struct iovec riov[BATCH];
   struct sockaddr_in6 raddr[BATCH];
@@ -127,6 +154,7 @@ static void on_close(uv_handle_t *h) {
   // Tells Node the environment may finish tearing down (worker threads: the loop must be empty).
   napi_remove_async_cleanup_hook(u->hook);
   close(u->fd);
+  free(u->cache);
   free(u->poll);
   free(u);
 }
@@ -138,6 +166,68 @@ static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   u->closed = 1;
   uv_poll_stop(u->poll);
   uv_close((uv_handle_t *)u->poll, on_close);
+}
+
+static uint32_t fnv1a(const uint8_t *p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+// The cached response for this query (ID not included in the match), or NULL.
+static cache_entry_t *cache_find(udp_t *u, const uint8_t *q, int len, uint32_t *hash_out) {
+  if (len < 12 || len - 2 > CACHE_KEY) return NULL;
+  uint32_t h = fnv1a(q + 2, (size_t)len - 2);
+  *hash_out = h;
+  if (!u->cache) return NULL;
+  cache_entry_t *e = &u->cache[h & (CACHE_SLOTS - 1)];
+  if (e->gen != u->gen || e->hash != h || e->klen != len - 2 || memcmp(e->key, q + 2, (size_t)len - 2) != 0)
+    return NULL;
+  return e;
+}
+
+static void cache_put(udp_t *u, const uint8_t *q, int qlen, const uint8_t *r, int rlen, int32_t stat) {
+  if (qlen < 12 || qlen - 2 > CACHE_KEY || rlen < 12 || rlen > CACHE_RESP) return;
+  if (stat < 0 || (size_t)stat >= u->nstats) return;
+  if (!u->cache) {
+    u->cache = calloc(CACHE_SLOTS, sizeof(cache_entry_t));
+    if (!u->cache) return; // replay is an optimisation: without memory, JS answers everything
+  }
+  uint32_t h = fnv1a(q + 2, (size_t)qlen - 2);
+  cache_entry_t *e = &u->cache[h & (CACHE_SLOTS - 1)];
+  e->gen = u->gen;
+  e->hash = h;
+  e->klen = (uint16_t)(qlen - 2);
+  e->rlen = (uint16_t)rlen;
+  e->stat = stat;
+  memcpy(e->key, q + 2, (size_t)qlen - 2);
+  memcpy(e->resp, r, (size_t)rlen);
+}
+
+static void send_all(udp_t *u, int m) {
+  int sent = 0;
+  while (sent < m) {
+    int r = sendmmsg(u->fd, u->smsg + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+    if (r > 0) {
+      sent += r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    // EAGAIN (send buffer full) or a per-destination error: skip one datagram and go on, as a
+    // UDP server must (the client retries).
+    u->counters[0]++;
+    sent++;
+  }
+}
+
+static void add_send(udp_t *u, int m, int i, uint8_t *base, size_t len) {
+  u->siov[m].iov_base = base;
+  u->siov[m].iov_len = len;
+  memset(&u->smsg[m].msg_hdr, 0, sizeof u->smsg[m].msg_hdr);
+  u->smsg[m].msg_hdr.msg_name = &u->raddr[i];
+  u->smsg[m].msg_hdr.msg_namelen = u->rmsg[i].msg_hdr.msg_namelen;
+  u->smsg[m].msg_hdr.msg_iov = &u->siov[m];
+  u->smsg[m].msg_hdr.msg_iovlen = 1;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -156,55 +246,65 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     }
     int n = recvmmsg(u->fd, u->rmsg, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) break;
+    // Replay hits first; the rest are compacted into the JS batch (slot j of the shared buffers;
+    // recvmmsg wrote datagram i into slot i and j <= i, so a move never overwrites an unread one).
+    int m = 0, js = 0;
     for (int i = 0; i < n; i++) {
+      uint8_t *q = u->in + (size_t)i * IN_SLOT;
       int trunc = (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-      u->in_len[i] = trunc ? -1 : (int32_t)u->rmsg[i].msg_len;
-      if (trunc) u->counters[1]++;
-      u->out_len[i] = 0;
-      memset(u->addr + (size_t)i * ADDR_SLOT, 0, ADDR_SLOT);
-      memcpy(u->addr + (size_t)i * ADDR_SLOT, &u->raddr[i],
-             u->rmsg[i].msg_hdr.msg_namelen < ADDR_SLOT ? u->rmsg[i].msg_hdr.msg_namelen : ADDR_SLOT);
-    }
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value cb, recv, argv[1], result;
-    napi_get_reference_value(env, u->cb, &cb);
-    napi_get_global(env, &recv);
-    napi_create_int32(env, n, &argv[0]);
-    napi_status st = napi_make_callback(env, u->actx, recv, cb, 1, argv, &result);
-    if (st == napi_pending_exception) {
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err);
-    }
-    napi_close_handle_scope(env, scope);
-    if (u->closed) return;
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-      int32_t len = u->out_len[i];
-      if (len <= 0 || len > OUT_SLOT) continue;
-      u->siov[m].iov_base = u->out + (size_t)i * OUT_SLOT;
-      u->siov[m].iov_len = (size_t)len;
-      memset(&u->smsg[m].msg_hdr, 0, sizeof u->smsg[m].msg_hdr);
-      u->smsg[m].msg_hdr.msg_name = &u->raddr[i];
-      u->smsg[m].msg_hdr.msg_namelen = u->rmsg[i].msg_hdr.msg_namelen;
-      u->smsg[m].msg_hdr.msg_iov = &u->siov[m];
-      u->smsg[m].msg_hdr.msg_iovlen = 1;
-      m++;
-    }
-    int sent = 0;
-    while (sent < m) {
-      int r = sendmmsg(u->fd, u->smsg + sent, (unsigned)(m - sent), MSG_DONTWAIT);
-      if (r > 0) {
-        sent += r;
+      int len = trunc ? -1 : (int)u->rmsg[i].msg_len;
+      uint32_t hash;
+      cache_entry_t *e = len > 0 ? cache_find(u, q, len, &hash) : NULL;
+      if (e) {
+        uint8_t *r = u->hit_buf[i];
+        memcpy(r, e->resp, e->rlen);
+        r[0] = q[0];
+        r[1] = q[1];
+        u->stats[e->stat]++;
+        u->counters[2]++;
+        add_send(u, m++, i, r, e->rlen);
+        u->slot_of[i] = -1;
         continue;
       }
-      if (r < 0 && errno == EINTR) continue;
-      // EAGAIN (send buffer full) or a per-destination error: skip one datagram and go on, as a
-      // UDP server must (the client retries).
-      u->counters[0]++;
-      sent++;
+      if (trunc) u->counters[1]++;
+      int j = js++;
+      u->slot_of[i] = j;
+      if (j != i) {
+        if (len > 0) memcpy(u->in + (size_t)j * IN_SLOT, q, (size_t)len);
+      }
+      u->in_len[j] = len;
+      u->out_len[j] = 0;
+      u->tag[j] = -1;
+      memset(u->addr + (size_t)j * ADDR_SLOT, 0, ADDR_SLOT);
+      memcpy(u->addr + (size_t)j * ADDR_SLOT, &u->raddr[i],
+             u->rmsg[i].msg_hdr.msg_namelen < ADDR_SLOT ? u->rmsg[i].msg_hdr.msg_namelen : ADDR_SLOT);
     }
+    if (js > 0) {
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+      napi_value cb, recv, argv[1], result;
+      napi_get_reference_value(env, u->cb, &cb);
+      napi_get_global(env, &recv);
+      napi_create_int32(env, js, &argv[0]);
+      napi_status st = napi_make_callback(env, u->actx, recv, cb, 1, argv, &result);
+      if (st == napi_pending_exception) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
+      }
+      napi_close_handle_scope(env, scope);
+      if (u->closed) return;
+      for (int i = 0; i < n; i++) {
+        int j = u->slot_of[i];
+        if (j < 0) continue;
+        int32_t len = u->out_len[j];
+        if (len <= 0 || len > OUT_SLOT) continue;
+        uint8_t *r = u->out + (size_t)j * OUT_SLOT;
+        if (u->tag[j] >= 0) cache_put(u, u->in + (size_t)j * IN_SLOT, u->in_len[j], r, len, u->tag[j]);
+        add_send(u, m++, i, r, (size_t)len);
+      }
+    }
+    send_all(u, m);
     if (n < BATCH) break;
   }
 }
@@ -226,20 +326,25 @@ static int typed_ptr(napi_env env, napi_value v, void **data, size_t *bytes) {
 
 static void finalize_handle(napi_env env, void *data, void *hint) {}
 
-// start(fd, in, inLen, out, outLen, addr, counters, cb) -> external handle
+// start(fd, in, inLen, out, outLen, addr, counters, tag, stats, cb) -> external handle
 static napi_value udp_start(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 10;
+  napi_value argv[10];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 10) {
+    napi_throw_type_error(env, NULL, "portico_udp: start takes 10 arguments");
+    return NULL;
+  }
   udp_t *u = calloc(1, sizeof *u);
   if (!u) return throw_errno(env, "calloc");
   int32_t fd;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   u->fd = fd;
   u->env = env;
-  void *p[6];
-  size_t sz[6];
-  for (int i = 0; i < 6; i++) {
+  u->gen = 1;
+  void *p[8];
+  size_t sz[8];
+  for (int i = 0; i < 8; i++) {
     if (typed_ptr(env, argv[1 + i], &p[i], &sz[i]) != 0) {
       free(u);
       napi_throw_type_error(env, NULL, "portico_udp: expected typed arrays");
@@ -247,7 +352,7 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
     }
   }
   if (sz[0] < BATCH * IN_SLOT || sz[1] < BATCH * 4 || sz[2] < (size_t)BATCH * OUT_SLOT || sz[3] < BATCH * 4 ||
-      sz[4] < BATCH * ADDR_SLOT || sz[5] < 16) {
+      sz[4] < BATCH * ADDR_SLOT || sz[5] < 24 || sz[6] < BATCH * 4 || sz[7] < 8) {
     free(u);
     napi_throw_range_error(env, NULL, "portico_udp: shared buffers too small");
     return NULL;
@@ -258,8 +363,11 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   u->out_len = p[3];
   u->addr = p[4];
   u->counters = p[5];
-  for (int i = 0; i < 5; i++) CHECK(napi_create_reference(env, argv[1 + i], 1, &u->bufs[i]));
-  CHECK(napi_create_reference(env, argv[7], 1, &u->cb));
+  u->tag = p[6];
+  u->stats = p[7];
+  u->nstats = sz[7] / sizeof(double);
+  for (int i = 0; i < 7; i++) CHECK(napi_create_reference(env, argv[1 + i], 1, &u->bufs[i]));
+  CHECK(napi_create_reference(env, argv[9], 1, &u->cb));
   napi_value name;
   CHECK(napi_create_string_utf8(env, "portico.dns.udp", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, NULL, name, &u->actx));
@@ -294,10 +402,24 @@ static napi_value udp_stop(napi_env env, napi_callback_info info) {
   if (u->closed) return NULL;
   u->closed = 1;
   uv_poll_stop(u->poll);
-  for (int i = 0; i < 5; i++) napi_delete_reference(env, u->bufs[i]);
+  for (int i = 0; i < 7; i++) napi_delete_reference(env, u->bufs[i]);
   napi_delete_reference(env, u->cb);
   napi_async_destroy(env, u->actx);
   uv_close((uv_handle_t *)u->poll, on_close);
+  return NULL;
+}
+
+// invalidate(handle): forget every replayable answer (the zone snapshot changed).
+static napi_value udp_invalidate(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  udp_t *u;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&u));
+  if (++u->gen == 0) { // wrapped: clear, so no stale entry can match generation 1 again
+    if (u->cache) memset(u->cache, 0, CACHE_SLOTS * sizeof(cache_entry_t));
+    u->gen = 1;
+  }
   return NULL;
 }
 
@@ -306,8 +428,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
       {"start", NULL, udp_start, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, udp_stop, NULL, NULL, NULL, napi_default, NULL},
+      {"invalidate", NULL, udp_invalidate, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 4, props);
   napi_value v;
   napi_create_int32(env, BATCH, &v);
   napi_set_named_property(env, exports, "BATCH", v);

@@ -118,7 +118,10 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   }
 
   // Native path: a batch of datagrams per JS call; answers are written straight into the shared
-  // output buffer (answerInto), so a query allocates nothing.
+  // output buffer (answerInto), so a query allocates nothing. An answer may be replayed by the addon
+  // (ADR 048) unless rate limiting is on (its decision is per client) or it was truncated (counted
+  // separately); `replayCell` is read right after each serveNative call.
+  let replayCell = -1;
   const serveNative = (
     msg: Uint8Array,
     addr: Uint8Array,
@@ -129,12 +132,15 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     const sampled = stats.shouldSample();
     const t0 = sampled ? performance.now() : 0;
     const n = answerInto(msg, set, udpOpts, info, out, outOff);
+    replayCell = -1;
     if (n === 0) {
       stats.dropped++;
       return 0;
     }
-    stats.count(false, info.qtype, info.rcode);
+    const cell = stats.cell(false, info.qtype, info.rcode);
+    stats.queries[cell]!++;
     if (info.truncated) stats.truncated++;
+    else if (!limiter) replayCell = cell;
     if (sampled) stats.sample((performance.now() - t0) / 1000);
     if (limiter) {
       const d = limiter.check(sockaddrToString(addr, addrOff), Date.now());
@@ -157,7 +163,15 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   for (let attempt = 0; ; attempt++) {
     let port: number;
     if (addon) {
-      native = openNativeUdp(addon, o.address, o.port, o.reusePort, serveNative);
+      native = openNativeUdp(
+        addon,
+        o.address,
+        o.port,
+        o.reusePort,
+        stats.queries,
+        () => replayCell,
+        serveNative,
+      );
       port = native.port;
     } else {
       udp = await bindUdp(type, o.address, o.port, o.reusePort);
@@ -230,13 +244,15 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     sock.on('close', () => conns.delete(sock));
   });
 
-  // The native path counts in C: [0] send failures, [1] datagrams too large for a receive slot.
-  let nativeSeen = [0, 0];
+  // The native path counts in C: [0] send failures, [1] datagrams too large for a receive slot,
+  // [2] replayed answers (each also counted in its stats.queries cell by the addon).
+  let nativeSeen = [0, 0, 0];
   const drain = (): StatsSnapshot => {
     if (native) {
       stats.sendErrors += native.counters[0]! - nativeSeen[0]!;
       stats.dropped += native.counters[1]! - nativeSeen[1]!;
-      nativeSeen = [native.counters[0]!, native.counters[1]!];
+      stats.replayed += native.counters[2]! - nativeSeen[2]!;
+      nativeSeen = [native.counters[0]!, native.counters[1]!, native.counters[2]!];
     }
     return stats.drain();
   };
@@ -248,6 +264,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     stats,
     setSnapshots(s) {
       set = s;
+      native?.invalidate();
     },
     tcpConnections: () => conns.size,
     close: () =>

@@ -12,6 +12,7 @@ export class DnsMetrics {
   private readonly rateLimited: Counter;
   private readonly dropped: Counter;
   private readonly sendErrors: Counter;
+  private readonly replayed: Counter;
   private readonly records: Gauge<'zone'>;
   private readonly serial: Gauge<'zone'>;
   /** Last cumulative totals seen per source (thread), to turn them into increments. */
@@ -27,7 +28,7 @@ export class DnsMetrics {
     });
     this.latency = new Histogram({
       name: 'portico_dns_query_duration_seconds',
-      help: `Time from message received to response built, sampled on 1 in ${sampleEvery} queries.`,
+      help: `Time from message received to response built, sampled on 1 in ${sampleEvery} answers built in JavaScript (replayed UDP answers are not timed).`,
       buckets: [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025],
       registers: [registry],
     });
@@ -49,6 +50,14 @@ export class DnsMetrics {
     this.sendErrors = new Counter({
       name: 'portico_dns_send_errors_total',
       help: 'UDP responses the kernel refused to send (send buffer full, unreachable client).',
+      registers: [registry],
+    });
+    this.replayed = new Counter({
+      name: 'portico_dns_udp_replayed_total',
+      help:
+        'UDP answers the native path replayed for a query byte-identical (after the ID) to one ' +
+        'answered since the last zone change; also counted in portico_dns_queries_total, not in ' +
+        'the latency histogram.',
       registers: [registry],
     });
     this.records = new Gauge({
@@ -79,6 +88,7 @@ export class DnsMetrics {
     inc(this.rateLimited, s.rateLimited, prev?.rateLimited);
     inc(this.dropped, s.dropped, prev?.dropped);
     inc(this.sendErrors, s.sendErrors, prev?.sendErrors);
+    inc(this.replayed, s.replayed, prev?.replayed);
     for (const v of s.samples) this.latency.observe(v);
     this.last.set(source, { ...s, samples: new Float64Array(0) });
   }

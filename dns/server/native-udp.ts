@@ -13,9 +13,12 @@ interface Addon {
     outLen: Int32Array,
     addr: Uint8Array,
     counters: Float64Array,
+    tag: Int32Array,
+    stats: Float64Array,
     onBatch: (n: number) => void,
   ): object;
   stop(handle: object): void;
+  invalidate(handle: object): void;
   BATCH: number;
   IN_SLOT: number;
   OUT_SLOT: number;
@@ -60,20 +63,30 @@ export function nativeUdpLoadError(): string | undefined {
 
 export interface NativeUdpSocket {
   port: number;
-  /** [0] datagrams that could not be sent, [1] queries too large for a receive slot. */
+  /**
+   * [0] datagrams that could not be sent, [1] queries too large for a receive slot, [2] answers
+   * replayed by the addon without a call into JavaScript.
+   */
   counters: Float64Array;
+  /** Forget every replayable answer: call whenever the answers could change (new snapshot). */
+  invalidate(): void;
   close(): void;
 }
 
 /**
- * Bind and serve: `onQuery(msg, i, out, outOffset)` answers the i-th datagram of a batch by writing
- * into `out` at `outOffset` and returns the response length (0 = nothing to send).
+ * Bind and serve: `onQuery(msg, addr, addrOffset, out, outOffset)` answers one datagram of a batch
+ * by writing into `out` at `outOffset` and returns the response length (0 = nothing to send).
+ * Right after it, `replayCell()` says whether the addon may replay that response to any later
+ * datagram with the same bytes after the ID (-1 = no; else the index in `stats` to increment per
+ * replay, so replayed answers are counted exactly as answered ones). See ADR 048.
  */
 export function openNativeUdp(
   a: Addon,
   address: string,
   port: number,
   reusePort: boolean,
+  stats: Float64Array,
+  replayCell: () => number,
   onQuery: (
     msg: Uint8Array,
     addr: Uint8Array,
@@ -88,7 +101,8 @@ export function openNativeUdp(
   const output = new Uint8Array(a.BATCH * a.OUT_SLOT);
   const outLen = new Int32Array(a.BATCH);
   const addr = new Uint8Array(a.BATCH * a.ADDR_SLOT);
-  const counters = new Float64Array(2);
+  const counters = new Float64Array(3);
+  const tag = new Int32Array(a.BATCH);
   // Views of (slot, length) are cached: queries come in a handful of lengths, so after warm-up a
   // batch allocates nothing.
   const CACHED_LEN = 512;
@@ -104,16 +118,29 @@ export function openNativeUdp(
     }
     return v;
   };
-  const handle = a.start(fd, input, inLen, output, outLen, addr, counters, (n) => {
+  const handle = a.start(fd, input, inLen, output, outLen, addr, counters, tag, stats, (n) => {
     for (let i = 0; i < n; i++) {
       const len = inLen[i]!;
-      outLen[i] = len < 0 ? 0 : onQuery(view(i, len), addr, i * a.ADDR_SLOT, output, i * a.OUT_SLOT);
+      if (len < 0) {
+        outLen[i] = 0;
+        continue;
+      }
+      outLen[i] = onQuery(view(i, len), addr, i * a.ADDR_SLOT, output, i * a.OUT_SLOT);
+      tag[i] = outLen[i]! > 0 ? replayCell() : -1;
     }
   });
+  let closed = false;
   return {
     port: bound,
     counters,
-    close: () => a.stop(handle),
+    invalidate: () => {
+      if (!closed) a.invalidate(handle);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      a.stop(handle);
+    },
   };
 }
 

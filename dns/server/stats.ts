@@ -74,6 +74,7 @@ export interface StatsSnapshot {
   rateLimited: number;
   dropped: number;
   sendErrors: number;
+  replayed: number;
   /** Latency samples (seconds) since the last drain. */
   samples: Float64Array;
 }
@@ -86,6 +87,8 @@ export class QueryStats {
   dropped = 0;
   /** Responses the kernel would not take (send buffer full, unreachable destination). */
   sendErrors = 0;
+  /** UDP answers the native addon replayed without calling into JavaScript (counted in queries too). */
+  replayed = 0;
   readonly sampleEvery: number;
   private samples = new Float64Array(SAMPLE_CAPACITY);
   private nSamples = 0;
@@ -103,8 +106,13 @@ export class QueryStats {
   }
 
   count(tcp: boolean, qtype: number, rcode: number): void {
+    this.queries[this.cell(tcp, qtype, rcode)]!++;
+  }
+
+  /** The `queries` index a query of this transport, type and rcode counts in. */
+  cell(tcp: boolean, qtype: number, rcode: number): number {
     const t = qtype < 0 ? OTHER_TYPE : typeSlot[qtype & 0xffff]!;
-    this.queries[((tcp ? 1 : 0) * QTYPE_SLOTS + t) * RCODE_SLOTS + rcodeSlot(rcode)]!++;
+    return ((tcp ? 1 : 0) * QTYPE_SLOTS + t) * RCODE_SLOTS + rcodeSlot(rcode);
   }
 
   sample(seconds: number): void {
@@ -121,6 +129,7 @@ export class QueryStats {
       rateLimited: this.rateLimited,
       dropped: this.dropped,
       sendErrors: this.sendErrors,
+      replayed: this.replayed,
       samples,
     };
   }

@@ -285,6 +285,57 @@ describe.each<UdpIo>(['node', 'native'])('udpIo=%s', (udpIo) => {
       }
     });
 
+    it("answers replayed by the native path are the same bytes with the asker's ID, counted, and follow zone changes", async () => {
+      const srv = await startDnsServer({ udpIo, port: 0 });
+      const sock = createSocket('udp4');
+      try {
+        srv.update({ set: built.set, inputs: specs });
+        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        const ask = (q: Buffer) =>
+          new Promise<Buffer>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error('no answer in 2 s')), 2000);
+            sock.once('message', (m) => {
+              clearTimeout(t);
+              resolve(m);
+            });
+            sock.send(q, srv.port, '127.0.0.1');
+          });
+        const metric = async (name: string) => {
+          await srv.collect();
+          const text = await srv.metrics.registry.metrics();
+          return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+            (a, m) => a + Number(m[1]),
+            0,
+          );
+        };
+        const first = await ask(query('app.k8s.home.arpa', 'A', { id: 0x0101, edns: true }));
+        const again = await ask(query('app.k8s.home.arpa', 'A', { id: 0x0202, edns: true }));
+        expect(again.readUInt16BE(0)).toBe(0x0202);
+        expect(again.subarray(2)).toEqual(first.subarray(2));
+        expect(decode(again).answers?.map((a) => a.data)).toEqual(['192.0.2.10']);
+        // Different bytes (letter case, no EDNS) are different entries, each answered for itself.
+        const upper = decode(await ask(query('APP.k8s.home.arpa', 'A', { id: 3 })));
+        expect(upper.questions?.[0]?.name).toBe('APP.k8s.home.arpa');
+        expect(upper.additionals ?? []).toHaveLength(0);
+        const upperAgain = decode(await ask(query('APP.k8s.home.arpa', 'A', { id: 4 })));
+        expect(upperAgain.questions?.[0]?.name).toBe('APP.k8s.home.arpa');
+        expect(upperAgain.id).toBe(4);
+        expect(await metric('portico_dns_queries_total')).toBe(4);
+        expect(await metric('portico_dns_udp_replayed_total')).toBe(udpIo === 'native' ? 2 : 0);
+        // A new snapshot: the next identical query gets the new answer, not the replayed one.
+        const changed = [
+          { ...specs[0]!, serial: 2, records: [{ name: 'app', type: 'A' as const, values: ['192.0.2.11'] }] },
+        ];
+        srv.update({ set: buildSnapshotSet(changed).set, inputs: changed });
+        const after = decode(await ask(query('app.k8s.home.arpa', 'A', { id: 0x0303, edns: true })));
+        expect(after.answers?.map((a) => a.data)).toEqual(['192.0.2.11']);
+        expect(after.id).toBe(0x0303);
+      } finally {
+        sock.close();
+        await srv.close();
+      }
+    });
+
     it('response rate limiting per /24: a burst beyond the rate is dropped or slipped', async () => {
       const srv = await startDnsServer({ udpIo, port: 0, rateLimit: { responsesPerSecond: 10, slip: 2 } });
       try {
