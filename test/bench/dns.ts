@@ -1,6 +1,7 @@
 // DNS benchmark: Portico vs Knot DNS vs CoreDNS (`file` plugin), same zone, same queries, same run.
 //
-//   npm run bench -- dns [--json] [--duration S] [--runs N] [--qps N] [--udp-io native|node] [--skip-peers]
+//   npm run bench -- dns [--json] [--duration S] [--runs N] [--qps N] [--udp-io auto|native|node]
+//                        [--skip-peers] [--no-saturate]
 //
 // Zone: 1,000 names with A records. Queries: 90% A on existing names, 5% AAAA on those names
 // (NODATA + SOA), 5% names that do not exist (NXDOMAIN + SOA). dnsperf (EDNS on) is pinned to CPU 0,
@@ -8,7 +9,15 @@
 // Cost = the server's CPU time (utime+stime of the whole process, all threads, from /proc/PID/stat)
 // over the run divided by the queries it answered. Reported values are medians over runs.
 // p99 latency comes from dnsperf -v (one line per query). The offered load is fixed (--qps, default
-// 20,000/s; 0 = unlimited) and identical for every server.
+// 20,000/s; 0 = unlimited) and identical for every server. Portico runs as `npm start` runs it (no
+// --udp-io flag: auto, i.e. the native batched path with answer replay, ADR 045/048); the share of
+// answers it replayed is reported (portico_replayed_pct). ratio_knot is also given per run
+// (min/max) so run-to-run spread is visible.
+// Saturated run (unless --no-saturate): each server in turn, offered load stepped up (3 s steps)
+// until more than 0.1% of queries are lost; *_max_qps is the highest answered rate with < 0.1% loss.
+// dnsperf itself has a ceiling on one core: max_qps_client_bound says when the last step that
+// passed was limited by the client (answered < 95% of offered without loss), i.e. the server's
+// real maximum is higher than reported.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
@@ -45,18 +54,31 @@ interface Args {
   skipPeers: boolean;
   /** Offered load (dnsperf -Q); 0 = as fast as dnsperf can. */
   qps: number;
-  /** Portico's UDP path: 'native' (batched recvmmsg/sendmmsg, built if missing) or 'node' (node:dgram). */
-  udpIo: 'native' | 'node';
+  /** Portico's UDP path: 'auto' (the default path: native when built; built if missing), 'native' or 'node'. */
+  udpIo: 'auto' | 'native' | 'node';
+  saturate: boolean;
 }
 
 function parseArgs(args: string[]): Args {
-  const a: Args = { duration: 10, runs: 3, skipPeers: false, qps: DEFAULT_QPS, udpIo: 'native' };
+  const a: Args = {
+    duration: 10,
+    runs: 3,
+    skipPeers: false,
+    qps: DEFAULT_QPS,
+    udpIo: 'auto',
+    saturate: true,
+  };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--duration') a.duration = Number(args[++i]);
     else if (args[i] === '--runs') a.runs = Number(args[++i]);
     else if (args[i] === '--skip-peers') a.skipPeers = true;
     else if (args[i] === '--qps') a.qps = Number(args[++i]);
-    else if (args[i] === '--udp-io') a.udpIo = args[++i] === 'node' ? 'node' : 'native';
+    else if (args[i] === '--udp-io') {
+      const v = args[++i];
+      if (v !== 'auto' && v !== 'native' && v !== 'node') throw new Error('--udp-io: auto, native or node');
+      a.udpIo = v;
+    } else if (args[i] === '--no-saturate') a.saturate = false;
+    else throw new Error(`unknown argument ${args[i]}`);
   }
   if (!(a.duration > 0) || !(a.runs >= 1)) throw new Error('--duration and --runs must be positive');
   return a;
@@ -306,6 +328,37 @@ function ensureCoreDns(): string {
   return bin;
 }
 
+/** Portico's own counters: every answered query, and those the native path replayed (ADR 048). */
+async function scrapePortico(port: number): Promise<{ queries: number; replayed: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const total = (name: string) =>
+    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'gm'))].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
+  return { queries: total('portico_dns_queries_total'), replayed: total('portico_dns_udp_replayed_total') };
+}
+
+/** Highest offered rate (3 s steps, rising) answered with < 0.1% loss. Bounded: at most 12 steps. */
+async function saturate(
+  s: Server,
+  queries: string,
+): Promise<{ maxQps: number; clientBound: boolean; steps: number }> {
+  let best = 0;
+  let clientBound = false;
+  let steps = 0;
+  for (let offered = 20_000; steps < 12; offered = Math.round(offered * 1.3)) {
+    steps++;
+    const r = await runDnsperf(s, queries, 3, false, offered);
+    const sent = r.completed + r.lost;
+    if (sent === 0 || r.lost / sent >= 0.001) break;
+    best = Math.max(best, Math.round(r.qps));
+    clientBound = r.qps < 0.95 * offered;
+    if (clientBound) break; // the client cannot offer more: the server's ceiling is higher
+  }
+  return { maxQps: best, clientBound, steps };
+}
+
 /** Build dns/native (the batched UDP addon) if it is not built yet. */
 function ensureNativeUdp(): void {
   if (existsSync(join(repo, 'dns', 'native', 'build', 'Release', 'portico_udp.node'))) return;
@@ -349,7 +402,8 @@ const bench: Bench = async (argv) => {
   try {
     const { yaml, zonefile, queries } = writeInputs(dir);
     const ports = { portico: await freePort(), knot: await freePort(), coredns: await freePort() };
-    if (args.udpIo === 'native') ensureNativeUdp();
+    const metricsPort = await freePort();
+    if (args.udpIo !== 'node') ensureNativeUdp();
     const servers: Server[] = [];
     servers.push(
       await startServer(
@@ -363,8 +417,9 @@ const bench: Bench = async (argv) => {
           String(ports.portico),
           '--workers',
           '1',
-          '--udp-io',
-          args.udpIo,
+          ...(args.udpIo === 'auto' ? [] : ['--udp-io', args.udpIo]),
+          '--metrics-address',
+          `127.0.0.1:${metricsPort}`,
           '--log-level',
           'warn',
         ],
@@ -381,6 +436,9 @@ const bench: Bench = async (argv) => {
       servers.push(await startServer('coredns', [ensureCoreDns(), '-conf', corefile], ports.coredns, dir));
     }
     const results = new Map<string, RunResult[]>();
+    const saturated = new Map<string, { maxQps: number; clientBound: boolean; steps: number }>();
+    let replayedPct: number | null = null;
+    let servedBy = '';
     try {
       for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps); // warm-up (JIT, caches)
       for (let r = 0; r < args.runs; r++) {
@@ -390,6 +448,10 @@ const bench: Bench = async (argv) => {
           results.set(s.name, [...(results.get(s.name) ?? []), res]);
         }
       }
+      const m = await scrapePortico(metricsPort);
+      replayedPct = m.queries > 0 ? (100 * m.replayed) / m.queries : null;
+      servedBy = m.replayed > 0 ? 'native+replay' : args.udpIo;
+      if (args.saturate) for (const s of servers) saturated.set(s.name, await saturate(s, queries));
     } finally {
       for (const s of servers) await stopServer(s);
     }
@@ -401,7 +463,14 @@ const bench: Bench = async (argv) => {
     const p = med('portico', 'cpuUsPerQ');
     const k = med('knot', 'cpuUsPerQ');
     const c = med('coredns', 'cpuUsPerQ');
+    // Per-run ratios (run i of Portico against run i of Knot: interleaved, so close in time).
+    const perRun = (results.get('portico') ?? []).map((x, i) => {
+      const kn = results.get('knot')?.[i]?.cpuUsPerQ;
+      return kn ? x.cpuUsPerQ / kn : null;
+    });
+    const ratios = perRun.filter((x): x is number => x !== null);
     const round = (x: number | null, d = 2) => (x === null ? null : Number(x.toFixed(d)));
+    const sat = (name: string) => saturated.get(name);
     const row: BenchRow = {
       bench: 'dns',
       portico_qps: round(med('portico', 'qps'), 0),
@@ -409,6 +478,8 @@ const bench: Bench = async (argv) => {
       knot_cpu_us_per_q: round(k),
       coredns_cpu_us_per_q: round(c),
       ratio_knot: p !== null && k ? round(p / k) : null,
+      ratio_knot_min: ratios.length ? round(Math.min(...ratios)) : null,
+      ratio_knot_max: ratios.length ? round(Math.max(...ratios)) : null,
       ratio_coredns: p !== null && c ? round(p / c) : null,
       lost: sum('portico'),
       portico_p99_ms: round(med('portico', 'p99Ms'), 3),
@@ -418,7 +489,17 @@ const bench: Bench = async (argv) => {
       coredns_qps: round(med('coredns', 'qps'), 0),
       peers_lost: args.skipPeers ? null : sum('knot') + sum('coredns'),
       offered_qps: args.qps === 0 ? 'max' : args.qps,
-      portico_udp_io: args.udpIo,
+      portico_udp_io: servedBy,
+      portico_replayed_pct: round(replayedPct, 1),
+      portico_max_qps: sat('portico')?.maxQps ?? null,
+      knot_max_qps: sat('knot')?.maxQps ?? null,
+      coredns_max_qps: sat('coredns')?.maxQps ?? null,
+      max_qps_client_bound: args.saturate
+        ? [...saturated]
+            .filter(([, v]) => v.clientBound)
+            .map(([n]) => n)
+            .join(',') || 'none'
+        : null,
       runs: args.runs,
       duration_s: args.duration,
     };
