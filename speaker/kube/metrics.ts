@@ -9,6 +9,8 @@ export interface MetricSources {
   l2: () => L2Stats;
   heartbeat: () => MembershipStats;
   vipsOwned: () => number;
+  /** The VIPs this node announces now (one gauge series each: alerts compare them per VIP). */
+  vipsAnnounced?: () => Iterable<string>;
   peersAlive: () => number;
   peersConfigured: () => number;
 }
@@ -111,6 +113,16 @@ export class SpeakerMetrics {
       registers: [registry],
       collect() {
         this.set(src.vipsOwned());
+      },
+    });
+    new Gauge({
+      name: metricName('speaker_vip_announced'),
+      help: 'One series per VIP this node announces now (value 1); summed by vip across nodes it is the number of announcers',
+      labelNames: ['vip'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const vip of src.vipsAnnounced?.() ?? []) this.set({ vip }, 1);
       },
     });
     new Gauge({

@@ -312,6 +312,7 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     l2: () => eng.announcer.stats,
     heartbeat: () => eng.membership.stats,
     vipsOwned: () => announcedNow.size,
+    vipsAnnounced: () => announcedNow.keys(),
     peersAlive: () => eng.membership.view().heard,
     peersConfigured: () => eng.membership.view().configured,
   });

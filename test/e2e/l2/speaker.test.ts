@@ -98,6 +98,17 @@ describe.skipIf(skipUnless({ root: true, binaries: ['ip', 'arping', 'ndisc6', 't
       expect([...repliers]).toEqual([topo.mac(idx(rendezvousOwner(NAMES, VIP)!))]);
       // And the other nodes' kernels said nothing either (arp_ignore): only one MAC ever replied.
       expect(new Set(r.macs).size).toBe(1);
+      // The per-VIP gauge the alerts use says the same: the owner, and nobody else, announces it.
+      const announcers: string[] = [];
+      for (const [i, n] of topo.nodes.entries()) {
+        const m = await topo.seg.execAsync(n.ns, ['curl', '-s', `http://${n.ip}:7473/metrics`]);
+        const series = new RegExp(
+          `^portico_speaker_vip_announced\\{vip="${VIP.replaceAll('.', '\\.')}"[^}]*\\} 1$`,
+          'm',
+        );
+        if (series.test(m.stdout)) announcers.push(NAMES[i]!);
+      }
+      expect(announcers).toEqual([rendezvousOwner(NAMES, VIP)]);
     });
 
     it('kill -9 of the owner: the client moves to the next owner in well under a second, TCP works', async () => {
