@@ -39,16 +39,19 @@ const ZONES = crd('DNSZone');
 
 export interface Connection {
   client: KubeClient;
-  kc: LoadedKubeConfig;
   /** The current context's namespace, if it names one. */
   contextNamespace: string | undefined;
 }
 
-export function connect(opts: {
+const PLUGIN_USER = /uses an (exec credential|auth-provider) plugin/;
+
+export async function connect(opts: {
   kubeconfig?: string;
   context?: string;
   env?: NodeJS.ProcessEnv;
-}): Connection {
+}): Promise<Connection> {
+  // Short per-request deadline: a person is waiting; an apiserver that answers nothing in 15 s is down.
+  const clientOptions = { defaultTimeoutMs: 15_000 };
   let kc: LoadedKubeConfig;
   try {
     kc = loadKubeConfig({
@@ -57,11 +60,30 @@ export function connect(opts: {
       ...(opts.env ? { env: opts.env } : {}),
     });
   } catch (err) {
-    throw new CliError((err as Error).message);
+    const message = (err as Error).message;
+    if (!PLUGIN_USER.test(message)) throw new CliError(message);
+    // Cloud and SSO kubeconfigs get their tokens from exec plugins (aws, gke-gcloud-auth-plugin,
+    // kubelogin). lib/kube refuses them to keep the long-running components small; a CLI that runs
+    // for a second can afford client-node (~90 MB), which runs the plugin, and KubeClient asks it
+    // for the Authorization header on every request.
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const full = new KubeConfig();
+    try {
+      if (opts.kubeconfig) full.loadFromFile(opts.kubeconfig);
+      else full.loadFromDefault();
+      if (opts.context) full.setCurrentContext(opts.context);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    return {
+      client: new KubeClient(full, clientOptions),
+      contextNamespace: full.getContextObject(full.getCurrentContext())?.namespace,
+    };
   }
-  // Short per-request deadline: a person is waiting; an apiserver that answers nothing in 15 s is down.
-  const client = new KubeClient(kc, { defaultTimeoutMs: 15_000 });
-  return { client, kc, contextNamespace: kc.getContextObject(kc.currentContext)?.namespace };
+  return {
+    client: new KubeClient(kc, clientOptions),
+    contextNamespace: kc.getContextObject(kc.currentContext)?.namespace,
+  };
 }
 
 /** One sentence for an API failure, naming the server and what to check. */

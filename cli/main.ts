@@ -65,9 +65,9 @@ export async function main(
 
   const o = cmd.options;
   const now = (io.now ?? Date.now)();
-  let conn: ReturnType<typeof connect>;
+  let conn: Awaited<ReturnType<typeof connect>>;
   try {
-    conn = connect({
+    conn = await connect({
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(o.context ? { context: o.context } : {}),
       ...(io.env ? { env: io.env } : {}),

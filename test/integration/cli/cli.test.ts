@@ -5,12 +5,12 @@
 // EventRecorder, Leases from the speaker's leaseBody), so the subject is the CLI's reading of a real
 // apiserver: list/get paths, field and label selectors, status subresources, error answers.
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { StatusReport } from '../../../cli/status/report.ts';
 import type { Diagnosis } from '../../../cli/why/diagnose.ts';
 import { poolStatusIntent } from '../../../controllers/pool-state.ts';
@@ -495,6 +495,43 @@ describe('portico status / why against a real apiserver', () => {
     ]);
     const missing = await cli(['why', 'nope', '-n', ns, ...kc()]);
     expect(missing).toEqual({ code: 1, stdout: '', stderr: `portico: Service ${ns}/nope not found\n` });
+  });
+
+  test('a kubeconfig whose user is an exec plugin (as on cloud clusters) works', async () => {
+    const admin = parseYaml(await readFile(sharedKubeconfigPath(), 'utf8')) as {
+      users: Array<{ user: { token?: string } }>;
+    };
+    const token = admin.users[0]?.user.token;
+    expect(token).toBeTruthy();
+    const credential = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'portico-exec-'));
+    try {
+      const file = join(dir, 'kubeconfig');
+      const doc = parseYaml(await readFile(sharedKubeconfigPath(), 'utf8')) as {
+        users: Array<{ name: string; user: Record<string, unknown> }>;
+      };
+      doc.users = doc.users.map((u) => ({
+        name: u.name,
+        user: {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1',
+            command: process.execPath,
+            args: ['-e', `process.stdout.write(${JSON.stringify(credential)})`],
+            interactiveMode: 'Never',
+          },
+        },
+      }));
+      await writeFile(file, stringifyYaml(doc));
+      const res = await cli(['why', `${ns}/web`, '--kubeconfig', file]);
+      expect(res.stderr).toBe('');
+      expect(res.stdout).toContain(`Verdict: OK: ${ns}/web is fine`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('kubectl portico: kubectl finds kubectl-portico on PATH and passes the arguments', async () => {
