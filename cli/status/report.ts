@@ -244,7 +244,24 @@ export function eventTime(e: EventLike): string | null {
   );
 }
 
-function later(a: string | null, b: string | null): string | null {
+/**
+ * When each node last took each VIP, from the speakers' OwnerChanged Events ("<ip> announced by
+ * node <N> on <ifs>"), keyed "<ip> <node>".
+ */
+export function ownerChangeTimes(events: readonly EventLike[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of events) {
+    if (e.reason !== EVENT_REASONS.OwnerChanged) continue;
+    const m = /^(\S+) announced by node (\S+)/.exec(e.note ?? '');
+    const t = eventTime(e);
+    if (!m || !t) continue;
+    const key = `${m[1]} ${m[2]}`;
+    out.set(key, later(out.get(key) ?? null, t)!);
+  }
+  return out;
+}
+
+export function later(a: string | null, b: string | null): string | null {
   if (!a) return b;
   if (!b) return a;
   return Date.parse(b) > Date.parse(a) ? b : a;
@@ -387,12 +404,9 @@ export function buildStatus(input: StatusInput): StatusReport {
     }
   }
   // A move between nodes keeps the condition True (same lastTransitionTime): the Event dates it.
-  for (const e of input.events) {
-    if (e.reason !== EVENT_REASONS.OwnerChanged) continue;
-    const m = /^(\S+) announced by node (\S+)/.exec(e.note ?? '');
-    if (!m) continue;
-    const row = vipRows.get(m[1]!);
-    if (row && row.node === m[2]) row.since = later(row.since, eventTime(e));
+  const moves = ownerChangeTimes(input.events);
+  for (const row of vipRows.values()) {
+    if (row.node) row.since = later(row.since, moves.get(`${row.ip} ${row.node}`) ?? null);
   }
   const vips = [...vipRows.values()].sort((a, b) => compareIPs(a.ip, b.ip));
   for (const v of vips) {

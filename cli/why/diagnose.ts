@@ -26,6 +26,8 @@ import {
   type EventLike,
   eventTime,
   keyOf,
+  later,
+  ownerChangeTimes,
   parseAnnouncedMessage,
 } from '../status/report.ts';
 
@@ -406,13 +408,16 @@ export function diagnose(input: WhyInput): Diagnosis {
   const parts = parseAnnouncedMessage(announced.message);
   if (announced.status === 'True') {
     const nodes = new Set<string>();
+    // A move between nodes keeps the condition True: the OwnerChanged Event dates it (status.ts).
+    const moves = ownerChangeTimes(input.events);
     for (const p of parts) {
       if (!p.node) continue;
       nodes.add(p.node);
+      const since = later(announced.lastTransitionTime ?? null, moves.get(`${p.ip} ${p.node}`) ?? null);
       add(
         'ok',
         ANNOUNCED_REASONS.Announced,
-        `${p.ip} is announced by node ${p.node}${p.interfaces.length ? ` on ${p.interfaces.join(',')}` : ''}${announced.lastTransitionTime ? ` (announced since ${announced.lastTransitionTime})` : ''}`,
+        `${p.ip} is announced by node ${p.node}${p.interfaces.length ? ` on ${p.interfaces.join(',')}` : ''}${since ? ` since ${since}` : ''}`,
       );
     }
     for (const n of nodes) {

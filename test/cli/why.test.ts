@@ -433,6 +433,25 @@ describe('diagnose', () => {
     ]);
   });
 
+  test('since: the condition transition, or the later OwnerChanged Event for that IP and node', () => {
+    const svcFine = fine({ announcedSince: iso(3_600_000) });
+    const moved = (node: string, at: number): EventLike => ({
+      regarding: { kind: 'Service', name: 'web', namespace: 'default' },
+      reason: 'OwnerChanged',
+      note: `192.0.2.10 announced by node ${node} on eth0`,
+      eventTime: iso(at),
+    });
+    const msg = (events: EventLike[]) =>
+      diagnose(input(svcFine, { events })).findings.find((f) => f.code === 'Announced')?.message;
+    expect(msg([])).toBe(`192.0.2.10 is announced by node n1 on eth0 since ${iso(3_600_000)}`);
+    expect(msg([moved('n1', 60_000), moved('n2', 30_000)])).toBe(
+      `192.0.2.10 is announced by node n1 on eth0 since ${iso(60_000)}`,
+    );
+    expect(msg([moved('n1', 7_200_000)])).toBe(
+      `192.0.2.10 is announced by node n1 on eth0 since ${iso(3_600_000)}`,
+    );
+  });
+
   test('hints name the namespace Portico runs in', () => {
     const d = diagnose(
       input(svc('web', { ips: ['192.0.2.10'], pool: 'lan', alloc: { ok: true } }), {
