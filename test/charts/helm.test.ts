@@ -282,6 +282,8 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
     );
     expect(pinned).toContain('dig @"$NODE_IP" -p 30053 k8s.home.arpa SOA');
     for (const cmd of [
+      'npx portico status',
+      'npx portico why NAMESPACE/NAME',
       'kubectl get ipaddresspools',
       'kubectl get svc -A --field-selector spec.type=LoadBalancer',
       'kubectl get dnszones',
@@ -307,6 +309,8 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
     const notes = helmNotes(['--set', 'dns.enabled=false']);
     expect(notes).not.toContain('/etc/resolver');
     expect(notes).not.toContain('dnszones');
-    expect(notes).toMatch(/^2\. See what Portico did:/m);
+    expect(notes).not.toContain('DNS zones');
+    expect(notes).toContain('npx portico status');
+    expect(notes).toMatch(/^2\. See what Portico did, in one view/m);
   });
 });

@@ -16,6 +16,8 @@
 #      backend's reply; the client's neighbour table maps the VIP to the MAC of exactly the node
 #      the Service's portico.dev/Announced condition names;
 #   5. an externalTrafficPolicy: Local Service is announced by the node running its endpoint;
+#      `portico status -o json` (cli/main.ts) shows the Gateway's VIP with that owner, the zone
+#      served and every speaker live, and `portico why` says OK;
 #   6. failover: `docker kill` of the owner node while the client requests every 50 ms; the VIP
 #      moves and requests succeed again (outage in ms, FAILOVER_TRIALS times), and the same for a
 #      speaker pod deleted gracefully (GRACEFUL_TRIALS times);
@@ -58,7 +60,7 @@ fail() {
   exit 1
 }
 
-for bin in kind docker helm kubectl; do
+for bin in kind docker helm kubectl node; do
   command -v "$bin" >/dev/null 2>&1 || fail "$bin is required"
 done
 WORK="$(mktemp -d)"
@@ -443,6 +445,26 @@ done
 [ "$solo_ok" = 1 ] || fail "curl http://$SOLO_VIP/ failed for 30 s"
 [ "$(neigh_mac "$SOLO_VIP")" = "$(node_mac "$solo_node")" ] || fail "the client's neighbour entry for $SOLO_VIP is not $solo_node's MAC"
 ok "externalTrafficPolicy: Local VIP $SOLO_VIP is announced by $solo_node, the node running its endpoint"
+
+# ------------------------------------------------------------------------------------------------
+log "portico status / why (the README's step after helm install), on kind's current context"
+portico() { node "$REPO_ROOT/cli/main.ts" "$@"; }
+nodes="$(kubectl get nodes --no-headers | wc -l)"
+# shellcheck disable=SC2016 # ${...} below are JavaScript template literals, not shell expansions
+portico status -o json | node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+  const [vip, owner, svc, zone, nodes] = process.argv.slice(1);
+  const row = r.vips.find((v) => v.ip === vip);
+  const z = r.zones.find((x) => x.zone === zone);
+  const bad = [];
+  if (!row || row.announced !== "True" || row.node !== owner || !row.services.includes(svc)) bad.push(`VIP row ${JSON.stringify(row)}`);
+  if (!z || z.ready !== "True" || !(z.records > 0) || !(z.serial > 0)) bad.push(`zone row ${JSON.stringify(z)}`);
+  if (r.speakers.filter((s) => s.live).length !== Number(nodes)) bad.push(`speakers ${JSON.stringify(r.speakers)}`);
+  if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
+' "$VIP" "$OWNER" "$APP_NS/traefik" "$ZONE" "$nodes" ||
+  fail "portico status does not show $VIP announced by $OWNER, zone $ZONE served, $nodes live speakers"
+portico why "$APP_NS/traefik" | grep -q '^Verdict: OK' || fail "portico why $APP_NS/traefik is not OK"
+ok "portico status: $VIP ($APP_NS/traefik) announced by $OWNER, zone $ZONE served, $nodes live speakers; portico why: OK"
 
 # ------------------------------------------------------------------------------------------------
 # A client loop: one request every 50 ms to app.$ZONE at the VIP resolved above (a client that

@@ -1,0 +1,491 @@
+// `portico why SERVICE`, pure: one Service, its Events and the cluster objects that decide its fate
+// in, a diagnosis out. It explains what the controller and the speakers already concluded (their
+// conditions and Events are the source of truth) and adds the context a user needs next: which
+// pools exist and how full they are, which L2Advertisements cover what, whether a speaker is alive,
+// whether an externalTrafficPolicy: Local Service has ready endpoints. It never re-runs the
+// allocator or the election: a second, slightly different opinion would only confuse.
+
+import {
+  carriesOurState,
+  ingressIPs,
+  recordedPool,
+  type ServiceObject,
+} from '../../controllers/service-state.ts';
+import { resolveAnnotations, shouldWarn } from '../../lib/api/annotations.ts';
+import {
+  ANNOUNCED_REASONS,
+  IP_ALLOCATED_REASONS,
+  POOL_CONDITIONS,
+  SERVICE_CONDITIONS,
+} from '../../lib/api/conditions.ts';
+import type { ClassConfig } from '../../lib/api/service-class.ts';
+import type { IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
+import { type LeaseLike, leaseFresh, SPEAKER_LEASE_LABEL } from '../../speaker/kube/peers.ts';
+import {
+  CONTROLLER_LEASE,
+  type EventLike,
+  eventTime,
+  keyOf,
+  later,
+  ownerChangeTimes,
+  parseAnnouncedMessage,
+} from '../status/report.ts';
+
+export interface EndpointSliceLike {
+  metadata?: { labels?: Record<string, string> };
+  endpoints?: Array<{ nodeName?: string; conditions?: { ready?: boolean | null } }>;
+}
+
+export interface WhyInput {
+  now: number;
+  classes: ClassConfig;
+  service: ServiceObject;
+  /** Events regarding this Service (others are ignored). */
+  events: readonly EventLike[];
+  pools: readonly IPAddressPool[];
+  l2Advertisements: readonly L2Advertisement[];
+  speakerLeases: readonly LeaseLike[];
+  controllerLeases: readonly LeaseLike[];
+  /** The Service's EndpointSlices (label kubernetes.io/service-name). */
+  endpointSlices: readonly EndpointSliceLike[];
+  notes?: readonly string[];
+}
+
+export type Level = 'ok' | 'info' | 'problem';
+
+export interface Finding {
+  level: Level;
+  /** Stable, machine-matchable: the condition reason when there is one. */
+  code: string;
+  message: string;
+  /** What to do about it, when there is something to do. */
+  hint?: string;
+}
+
+export interface EventRow {
+  time: string | null;
+  type: string;
+  reason: string;
+  note: string;
+  count: number;
+  from: string;
+}
+
+export interface Diagnosis {
+  service: string;
+  type: string;
+  loadBalancerClass: string | null;
+  ips: string[];
+  pool: string | null;
+  /** ok: allocated and announced; problem: something stops it; ignored: Portico does not serve it. */
+  verdict: 'ok' | 'problem' | 'ignored';
+  summary: string;
+  findings: Finding[];
+  conditions: Array<{
+    type: string;
+    status: string;
+    reason: string;
+    message: string;
+    lastTransitionTime: string | null;
+  }>;
+  /** Newest first, at most MAX_EVENTS. */
+  events: EventRow[];
+  /** Caveats from reading the inputs (a list that could not be read). */
+  notes: string[];
+}
+
+export const MAX_EVENTS = 10;
+
+type Cond = NonNullable<NonNullable<ServiceObject['status']>['conditions']>[number];
+
+function condOf(svc: ServiceObject, type: string): Cond | undefined {
+  return (svc.status?.conditions ?? []).find((c) => c.type === type);
+}
+
+function poolSummary(p: IPAddressPool): string {
+  const s = p.status ?? {};
+  const fam = (name: string, used?: string, free?: string) =>
+    used !== undefined || free !== undefined ? `${name} ${used ?? '0'} used/${free ?? '0'} free` : '';
+  const usage = [fam('IPv4', s.assignedIPv4, s.availableIPv4), fam('IPv6', s.assignedIPv6, s.availableIPv6)]
+    .filter(Boolean)
+    .join(', ');
+  const ready = (s.conditions ?? []).find((c) => c.type === POOL_CONDITIONS.Ready);
+  const flags = [
+    p.spec?.autoAssign === false ? 'autoAssign: false' : '',
+    p.spec?.allocation?.namespaces?.length ? `namespaces ${p.spec.allocation.namespaces.join(',')}` : '',
+    p.spec?.allocation?.namespaceSelector ? 'namespaceSelector' : '',
+    p.spec?.allocation?.serviceSelector ? 'serviceSelector' : '',
+    ready?.status === 'False' ? 'NOT READY' : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return `${p.metadata?.name} [${(p.spec?.addresses ?? []).join(', ')}]${usage ? ` ${usage}` : ''}${flags ? ` (${flags})` : ''}`;
+}
+
+/** Pool names in an allocator message "… eligible pools (a, b)" / "(a)". */
+export function poolsNamedIn(message: string): string[] {
+  const m = /pools? \(([^)]*)\)/.exec(message);
+  return m
+    ? m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
+}
+
+/** The allocator's RequestedIPInUse messages that are about sharing rules (controllers/ipam/allocator.ts). */
+export function isSharingConflict(message: string): boolean {
+  return /allow-shared-ip|does not allow sharing|with sharing key|other backends|on the same port/.test(
+    message,
+  );
+}
+
+function eventRows(events: readonly EventLike[], svc: ServiceObject): EventRow[] {
+  const uid = svc.metadata?.uid;
+  return events
+    .filter(
+      (e) =>
+        (e.regarding?.kind ?? 'Service') === 'Service' &&
+        e.regarding?.name === svc.metadata?.name &&
+        (e.regarding?.namespace ?? e.metadata?.namespace) === svc.metadata?.namespace &&
+        // An Event about an earlier Service of the same name is history, not this Service's.
+        (!uid || !e.regarding?.uid || e.regarding.uid === uid),
+    )
+    .map((e) => ({
+      time: eventTime(e),
+      type: e.type ?? 'Normal',
+      reason: e.reason ?? '',
+      note: e.note ?? '',
+      count: e.series?.count ?? e.deprecatedCount ?? 1,
+      from: e.reportingController ?? '',
+    }))
+    .sort((a, b) => (Date.parse(b.time ?? '') || 0) - (Date.parse(a.time ?? '') || 0))
+    .slice(0, MAX_EVENTS);
+}
+
+export function diagnose(input: WhyInput): Diagnosis {
+  const svc = input.service;
+  const key = keyOf(svc);
+  const spec = svc.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+  const cls = spec.loadBalancerClass ?? null;
+  const ips = ingressIPs(svc);
+  const pool = recordedPool(svc);
+  const findings: Finding[] = [];
+  const add = (level: Level, code: string, message: string, hint?: string) =>
+    findings.push(hint ? { level, code, message, hint } : { level, code, message });
+  const poolByName = new Map(input.pools.map((p) => [p.metadata?.name ?? '', p]));
+  const speakersLive = input.speakerLeases.filter(
+    (l) => l.metadata?.labels?.[SPEAKER_LEASE_LABEL] === 'true' && leaseFresh(l, input.now),
+  );
+  const liveNodes = new Set(speakersLive.map((l) => l.spec?.holderIdentity ?? ''));
+  const controllerLease = input.controllerLeases.find((l) => l.metadata?.name === CONTROLLER_LEASE);
+  const controllerLive = !!controllerLease?.spec?.holderIdentity && leaseFresh(controllerLease, input.now);
+  // Where Portico runs, for the kubectl hints: the release namespace holds its Leases.
+  const ns =
+    controllerLease?.metadata?.namespace ??
+    input.speakerLeases.find((l) => l.metadata?.namespace)?.metadata?.namespace ??
+    'portico-system';
+
+  const done = (verdict: Diagnosis['verdict'], summary: string): Diagnosis => ({
+    service: key,
+    type,
+    loadBalancerClass: cls,
+    ips,
+    pool,
+    verdict,
+    summary,
+    findings,
+    conditions: (svc.status?.conditions ?? [])
+      .filter((c) => c.type.startsWith('portico.dev/'))
+      .map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+        lastTransitionTime: c.lastTransitionTime ?? null,
+      })),
+    events: eventRows(input.events, svc),
+    notes: [...(input.notes ?? [])],
+  });
+
+  // ---- 1. Is it Portico's at all?
+  if (type !== 'LoadBalancer') {
+    add(
+      'problem',
+      'NotLoadBalancer',
+      `spec.type is ${type}: Portico only gives IPs to Services of type LoadBalancer`,
+      `kubectl -n ${svc.metadata?.namespace} patch svc ${svc.metadata?.name} -p '{"spec":{"type":"LoadBalancer"}}'`,
+    );
+    return done('ignored', `${key} is not of type LoadBalancer`);
+  }
+  const ours = carriesOurState(svc);
+  if (cls !== null && cls !== '' && cls !== input.classes.lbClass) {
+    add(
+      'problem',
+      'OtherLoadBalancerClass',
+      `spec.loadBalancerClass is ${cls}: another load balancer implementation serves this Service; Portico serves ${input.classes.lbClass}${ours ? ' (it still carries state Portico wrote earlier; the controller removes it)' : ''}`,
+      `spec.loadBalancerClass cannot be changed on an existing Service: recreate it with loadBalancerClass: ${input.classes.lbClass} (or without a class)`,
+    );
+    return done('ignored', `${key} belongs to load balancer class ${cls}`);
+  }
+  const unclassed = cls === null || cls === '';
+  if (unclassed && !input.classes.handleUnclassed && !ours) {
+    add(
+      'problem',
+      'Unclassed',
+      `the Service sets no loadBalancerClass and Portico was told to serve only ${input.classes.lbClass} (--handle-unclassed=false given to portico)`,
+      `recreate it with spec.loadBalancerClass: ${input.classes.lbClass}`,
+    );
+    return done('ignored', `${key} sets no loadBalancerClass`);
+  }
+
+  // Deprecated (MetalLB / ExternalDNS) annotations: honoured, worth a note.
+  for (const r of Object.values(resolveAnnotations(svc.metadata?.annotations))) {
+    if (r && shouldWarn(r))
+      add('info', 'DeprecatedAnnotation', `${r.key} is honoured; prefer ${r.nativeKey}`);
+  }
+
+  // ---- 2. Allocation (controller).
+  const allocated = condOf(svc, SERVICE_CONDITIONS.IPAllocated);
+  const gen = svc.metadata?.generation;
+  if (
+    allocated &&
+    gen !== undefined &&
+    allocated.observedGeneration !== undefined &&
+    allocated.observedGeneration < gen
+  ) {
+    add(
+      'info',
+      'StaleCondition',
+      `portico.dev/IPAllocated describes generation ${allocated.observedGeneration}, the Service is at ${gen}: the controller has not handled the latest change yet`,
+    );
+  }
+  const controllerHint = controllerLease
+    ? controllerLive
+      ? undefined
+      : `the controller has no live leader (Lease ${controllerLease.metadata?.namespace}/${CONTROLLER_LEASE}): kubectl -n ${controllerLease.metadata?.namespace} get pods`
+    : 'no Lease portico-controller exists: is Portico installed (helm install portico charts/portico)?';
+  if (!allocated) {
+    if (ips.length > 0 && !ours) {
+      add(
+        'problem',
+        'ForeignIP',
+        `it has ${ips.join(', ')} but no Portico condition: something else (another load balancer, or a manual status write) assigned it`,
+      );
+      return done('problem', `${key} got its IP from something other than Portico`);
+    }
+    add(
+      'problem',
+      'NotProcessed',
+      `no portico.dev/IPAllocated condition: the controller has not handled this Service${unclassed ? ' (if portico runs with --handle-unclassed=false it ignores Services without a class)' : ''}`,
+      controllerHint ??
+        `the controller is running: check its log (kubectl -n ${ns} logs -l app.kubernetes.io/component=controller)`,
+    );
+    return done('problem', `${key} has not been handled by the controller`);
+  }
+  const msg = allocated.message ?? '';
+  const namedPool = resolveAnnotations(svc.metadata?.annotations).addressPool?.value;
+  if (allocated.status !== 'True' && allocated.reason !== IP_ALLOCATED_REASONS.OutOfPool) {
+    const reason = allocated.reason;
+    const allPools = input.pools.map(poolSummary);
+    const poolsLine = allPools.length ? `pools: ${allPools.join('; ')}` : 'no IPAddressPool exists';
+    switch (reason) {
+      case IP_ALLOCATED_REASONS.NoMatchingPool: {
+        const invalid = namedPool ? poolByName.get(namedPool) : undefined;
+        const invalidCond = (invalid?.status?.conditions ?? []).find(
+          (c) => c.type === POOL_CONDITIONS.Invalid && c.status === 'True',
+        );
+        if (namedPool && !poolByName.has(namedPool))
+          add(
+            'problem',
+            'PoolNotFound',
+            msg,
+            `create IPAddressPool ${namedPool} or fix the address-pool annotation; ${poolsLine}`,
+          );
+        else if (/ is invalid: /.test(msg) || invalidCond)
+          add(
+            'problem',
+            'PoolInvalid',
+            invalidCond ? `${msg} (pool ${namedPool}: ${invalidCond.message})` : msg,
+            `fix spec.addresses of pool ${namedPool}: kubectl describe ipp ${namedPool}`,
+          );
+        else
+          add(
+            'problem',
+            reason,
+            msg,
+            `${poolsLine}. Name a pool with the annotation portico.dev/address-pool, or make a pool admit this namespace`,
+          );
+        break;
+      }
+      case IP_ALLOCATED_REASONS.PoolExhausted: {
+        const named = poolsNamedIn(msg)
+          .map((n) => poolByName.get(n))
+          .filter((p): p is IPAddressPool => p !== undefined);
+        add(
+          'problem',
+          reason,
+          msg,
+          `${named.length ? `usage: ${named.map(poolSummary).join('; ')}. ` : ''}Add addresses to a pool, or delete a LoadBalancer Service you no longer need`,
+        );
+        break;
+      }
+      case IP_ALLOCATED_REASONS.RequestedIPInUse:
+        if (isSharingConflict(msg))
+          add(
+            'problem',
+            'SharingConflict',
+            msg,
+            'to share one IP, both Services need the same portico.dev/allow-shared-ip value, different ports, and (with externalTrafficPolicy: Local) the same selector',
+          );
+        else add('problem', reason, msg, 'request another IP, or release it from the Service holding it');
+        break;
+      case IP_ALLOCATED_REASONS.RequestedIPNotInPool:
+        add(
+          'problem',
+          reason,
+          msg,
+          `request an address inside a pool (annotation portico.dev/load-balancer-ips or spec.loadBalancerIP); ${poolsLine}`,
+        );
+        break;
+      case IP_ALLOCATED_REASONS.DualStackUnavailable:
+        add(
+          'problem',
+          reason,
+          msg,
+          `give one pool both IPv4 and IPv6 addresses, or use ipFamilyPolicy: PreferDualStack; ${poolsLine}`,
+        );
+        break;
+      case IP_ALLOCATED_REASONS.InvalidAnnotation:
+        add('problem', reason, msg, 'fix the annotation named above (kubectl annotate --overwrite …)');
+        break;
+      default:
+        add('problem', reason || 'NotAllocated', msg || 'the controller reports no IP');
+    }
+    if (controllerHint) add('problem', 'ControllerDown', controllerHint);
+    // A Service can keep its old IPs while a change (e.g. a new requested IP) fails.
+    if (ips.length === 0) return done('problem', `${key} has no IP: ${reason}`);
+    add('info', 'KeepsIP', `it keeps ${ips.join(', ')} meanwhile`);
+  } else if (allocated.reason === IP_ALLOCATED_REASONS.OutOfPool) {
+    add(
+      'problem',
+      'OutOfPool',
+      msg,
+      'the IP keeps working, but no pool covers it any more: restore the pool range, or delete and recreate the Service for a new IP',
+    );
+  } else {
+    add('ok', 'Allocated', msg || `allocated ${ips.join(', ')}`);
+    if (ips.length === 0) {
+      add(
+        'problem',
+        'NoIngress',
+        'the condition says Allocated but status.loadBalancer.ingress is empty: the controller has not finished writing (or another writer cleared it)',
+      );
+      return done('problem', `${key} has no IP in its status`);
+    }
+  }
+
+  // ---- 3. Announcement (speakers).
+  const announced = condOf(svc, SERVICE_CONDITIONS.Announced);
+  if (!announced) {
+    if (liveNodes.size === 0)
+      add(
+        'problem',
+        'NoSpeaker',
+        'no speaker is running: no fresh portico-speaker-<node> Lease exists, so nobody answers ARP/NDP for the VIP',
+        `kubectl -n ${ns} get daemonset,pods -l app.kubernetes.io/component=speaker`,
+      );
+    else
+      add(
+        'problem',
+        'NotAnnouncedYet',
+        `no portico.dev/Announced condition yet although ${liveNodes.size} speaker(s) are live: they have not handled this Service (the speakers serve class ${input.classes.lbClass}${input.classes.handleUnclassed ? ' and unclassed Services' : ''})`,
+        `kubectl -n ${ns} logs -l app.kubernetes.io/component=speaker`,
+      );
+    return done('problem', `${key} has ${ips.join(', ')} but it is not announced`);
+  }
+  const parts = parseAnnouncedMessage(announced.message);
+  if (announced.status === 'True') {
+    const nodes = new Set<string>();
+    // A move between nodes keeps the condition True: the OwnerChanged Event dates it (status.ts).
+    const moves = ownerChangeTimes(input.events);
+    for (const p of parts) {
+      if (!p.node) continue;
+      nodes.add(p.node);
+      const since = later(announced.lastTransitionTime ?? null, moves.get(`${p.ip} ${p.node}`) ?? null);
+      add(
+        'ok',
+        ANNOUNCED_REASONS.Announced,
+        `${p.ip} is announced by node ${p.node}${p.interfaces.length ? ` on ${p.interfaces.join(',')}` : ''}${since ? ` since ${since}` : ''}`,
+      );
+    }
+    for (const n of nodes) {
+      if (!liveNodes.has(n))
+        add(
+          'problem',
+          'StaleOwner',
+          `the condition names node ${n}, but its speaker Lease is not fresh: that speaker may be gone, and the VIP dark until a live speaker takes over and rewrites the condition`,
+          `kubectl -n ${ns} get pods -o wide --field-selector spec.nodeName=${n}`,
+        );
+    }
+  } else {
+    const reason = announced.reason;
+    for (const p of parts.filter((x) => x.node === null)) {
+      const why = p.why ?? '';
+      if (reason === ANNOUNCED_REASONS.NoL2Advertisement || /no L2Advertisement covers/.test(why)) {
+        const ads = input.l2Advertisements.map((a) => {
+          const covers = a.spec?.ipAddressPools?.length
+            ? `pools ${a.spec.ipAddressPools.join(',')}`
+            : a.spec?.ipAddressPoolSelector
+              ? 'pools by selector'
+              : 'every pool';
+          return `${a.metadata?.name} (${covers})`;
+        });
+        add(
+          'problem',
+          ANNOUNCED_REASONS.NoL2Advertisement,
+          `${p.ip}: ${why}`,
+          `create an L2Advertisement whose ipAddressPools include ${pool ?? 'the pool'} (spec: {} covers every pool); existing: ${ads.length ? ads.join('; ') : 'none'}`,
+        );
+      } else if (/externalTrafficPolicy Local/.test(why)) {
+        const ready = new Set<string>();
+        let readyCount = 0;
+        for (const s of input.endpointSlices)
+          for (const e of s.endpoints ?? []) {
+            if (e.conditions?.ready === false) continue;
+            readyCount++;
+            if (e.nodeName) ready.add(e.nodeName);
+          }
+        add(
+          'problem',
+          'NoLocalEndpoint',
+          `${p.ip}: ${why}`,
+          readyCount === 0
+            ? 'the Service has no ready endpoint: its pods are not ready, or its selector matches no pod (kubectl get endpointslices -l kubernetes.io/service-name=NAME)'
+            : `ready endpoints run on ${[...ready].sort().join(', ') || 'unknown nodes'}; with externalTrafficPolicy: Local only those nodes may announce: check that a live speaker runs there and an L2Advertisement selects them (live speakers: ${[...liveNodes].sort().join(', ') || 'none'})`,
+        );
+      } else {
+        add(
+          'problem',
+          ANNOUNCED_REASONS.NoEligibleNode,
+          `${p.ip}: ${why}`,
+          `live speakers: ${[...liveNodes].sort().join(', ') || 'none'}; check the L2Advertisements' nodeSelector and interfaces, the exclude-from-external-load-balancers label and NetworkUnavailable`,
+        );
+      }
+    }
+    if (parts.length === 0)
+      add('problem', reason || 'NotAnnounced', announced.message || 'the speakers report it not announced');
+  }
+
+  const problems = findings.filter((f) => f.level === 'problem');
+  if (problems.length > 0) return done('problem', `${key}: ${problems.map((f) => f.code).join(', ')}`);
+  const where = parts
+    .filter((p) => p.node)
+    .map((p) => `${p.ip} on node ${p.node}`)
+    .join(', ');
+  return done(
+    'ok',
+    `${key} is fine: ${ips.join(', ')}${pool ? ` from pool ${pool}` : ''}, announced (${where})`,
+  );
+}

@@ -1,0 +1,573 @@
+import { describe, expect, test } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { toJson, toYaml } from '../../cli/format.ts';
+import {
+  buildStatus,
+  CONTROLLER_LEASE,
+  compareIPs,
+  type EventLike,
+  parseAnnouncedMessage,
+  type StatusInput,
+} from '../../cli/status/report.ts';
+import { statusTable } from '../../cli/status/table.ts';
+import { DEFAULT_LEASE_NAME } from '../../controllers/controller.ts';
+import { announcedCondition } from '../../speaker/kube/status.ts';
+import {
+  CLASSES,
+  controllerLease,
+  decisionNot,
+  decisionOwned,
+  iso,
+  NOW,
+  node,
+  pool,
+  speakerLease,
+  svc,
+  zone,
+} from './fixtures.ts';
+
+function input(over: Partial<StatusInput> = {}): StatusInput {
+  return {
+    now: NOW,
+    classes: CLASSES,
+    pools: [pool('lan', ['192.0.2.10-192.0.2.20'])],
+    services: [],
+    zones: [],
+    speakerLeases: [speakerLease('n1', '10.0.0.1', 5_000), speakerLease('n2', '10.0.0.2', 5_000)],
+    controllerLeases: [controllerLease('portico-controller-abc-123', 2_000)],
+    nodes: [node('n1'), node('n2')],
+    events: [],
+    ...over,
+  };
+}
+
+describe('parseAnnouncedMessage reads what the speaker writes', () => {
+  const cases: Array<[string, Parameters<typeof announcedCondition>, unknown[]]> = [
+    [
+      'one VIP, one interface',
+      [['192.0.2.10'], new Map([['192.0.2.10', decisionOwned('192.0.2.10', 'n1')]])],
+      [{ ip: '192.0.2.10', node: 'n1', interfaces: ['eth0'], why: null }],
+    ],
+    [
+      'dual stack, two interfaces, unknown interface',
+      [
+        ['192.0.2.10', '2001:db8::a'],
+        new Map([
+          ['192.0.2.10', decisionOwned('192.0.2.10', 'n1', ['eth0', 'eth1'])],
+          ['2001:db8::a', decisionOwned('2001:db8::a', 'n2', [])],
+        ]),
+      ],
+      [
+        { ip: '192.0.2.10', node: 'n1', interfaces: ['eth0', 'eth1'], why: null },
+        { ip: '2001:db8::a', node: 'n2', interfaces: [], why: null },
+      ],
+    ],
+    [
+      'not announced, reason with parentheses and "; "',
+      [
+        ['192.0.2.10', '2001:db8::a'],
+        new Map([
+          [
+            '192.0.2.10',
+            decisionNot('192.0.2.10', 'no-l2advertisement', 'no L2Advertisement covers pool lan'),
+          ],
+          ['2001:db8::a', decisionNot('2001:db8::a', 'nodes-excluded', 'a (b); c')],
+        ]),
+      ],
+      [
+        { ip: '192.0.2.10', node: null, interfaces: [], why: 'no L2Advertisement covers pool lan' },
+        { ip: '2001:db8::a', node: null, interfaces: [], why: 'a (b); c' },
+      ],
+    ],
+    [
+      'no decision',
+      [['192.0.2.10'], new Map()],
+      [{ ip: '192.0.2.10', node: null, interfaces: [], why: 'no decision' }],
+    ],
+  ];
+  test.each(cases)('%s', (_name, args, want) => {
+    expect(parseAnnouncedMessage(announcedCondition(...args)?.message)).toEqual(want);
+  });
+  test('empty and garbage', () => {
+    expect(parseAnnouncedMessage(undefined)).toEqual([]);
+    expect(parseAnnouncedMessage('')).toEqual([]);
+    expect(parseAnnouncedMessage('hello')).toEqual([]);
+  });
+});
+
+describe('buildStatus', () => {
+  test('the controller lease name is the controller default', () => {
+    expect(CONTROLLER_LEASE).toBe(DEFAULT_LEASE_NAME);
+  });
+
+  test('all fine: pools, a VIP with owner and since, a zone, speakers; no problems', () => {
+    const r = buildStatus(
+      input({
+        pools: [
+          pool('lan', ['192.0.2.10-192.0.2.20', '2001:db8::/64'], {
+            IPv4: { total: 11n, assigned: 1n, available: 10n },
+            IPv6: { total: 2n ** 64n, assigned: 0n, available: 2n ** 64n },
+          }),
+        ],
+        services: [
+          svc('web', {
+            ips: ['192.0.2.10'],
+            pool: 'lan',
+            alloc: { ok: true },
+            decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n1') },
+            announcedSince: iso(90_000),
+          }),
+          svc('internal', { type: 'ClusterIP' }),
+        ],
+        zones: [
+          zone('home', 'k8s.home.arpa', {
+            records: 4,
+            serial: 2026120301,
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Serving',
+                message: 'serving 4 records',
+                lastTransitionTime: iso(1),
+              },
+              {
+                type: 'Conflict',
+                status: 'False',
+                reason: 'NoConflict',
+                message: '',
+                lastTransitionTime: iso(1),
+              },
+            ],
+          }),
+        ],
+      }),
+    );
+    expect(r.problems).toEqual([]);
+    expect(r.pools).toEqual([
+      {
+        name: 'lan',
+        addresses: ['192.0.2.10-192.0.2.20', '2001:db8::/64'],
+        autoAssign: true,
+        ready: 'True',
+        message: 'usable for allocation',
+        ipv4: { assigned: '1', available: '10' },
+        ipv6: { assigned: '0', available: '18446744073709551616' },
+        services: 1,
+      },
+    ]);
+    expect(r.vips).toEqual([
+      {
+        ip: '192.0.2.10',
+        services: ['default/web'],
+        pool: 'lan',
+        announced: 'True',
+        node: 'n1',
+        interfaces: ['eth0'],
+        since: iso(90_000),
+        reason: null,
+        message: 'announced by node n1',
+      },
+    ]);
+    expect(r.pending).toEqual([]);
+    expect(r.zones).toEqual([
+      {
+        name: 'home',
+        zone: 'k8s.home.arpa',
+        records: 4,
+        serial: 2026120301,
+        ready: 'True',
+        message: 'serving 4 records',
+        conflict: false,
+      },
+    ]);
+    expect(r.speakers.map((s) => [s.node, s.address, s.live, s.vips, s.nodeReady])).toEqual([
+      ['n1', '10.0.0.1', true, 1, 'True'],
+      ['n2', '10.0.0.2', true, 0, 'True'],
+    ]);
+    expect(r.controller).toEqual({
+      namespace: 'portico-system',
+      holder: 'portico-controller-abc-123',
+      renewed: iso(2_000),
+      live: true,
+    });
+    expect(r.generatedAt).toBe(new Date(NOW).toISOString());
+  });
+
+  test('a shared IP is one row naming both Services; IPv4 sorts numerically before IPv6', () => {
+    const d = { '192.0.2.9': decisionOwned('192.0.2.9', 'n2') };
+    const r = buildStatus(
+      input({
+        services: [
+          svc('b', { ips: ['192.0.2.9'], pool: 'lan', alloc: { ok: true }, decisions: d }),
+          svc('a', { ips: ['192.0.2.9'], pool: 'lan', alloc: { ok: true }, decisions: d }),
+          svc('c', {
+            ips: ['192.0.2.10', '2001:db8::1'],
+            pool: 'lan',
+            alloc: { ok: true },
+            decisions: {
+              '192.0.2.10': decisionOwned('192.0.2.10', 'n1'),
+              '2001:db8::1': decisionOwned('2001:db8::1', 'n1'),
+            },
+          }),
+        ],
+      }),
+    );
+    expect(r.vips.map((v) => [v.ip, v.services, v.node])).toEqual([
+      ['192.0.2.9', ['default/a', 'default/b'], 'n2'],
+      ['192.0.2.10', ['default/c'], 'n1'],
+      ['2001:db8::1', ['default/c'], 'n1'],
+    ]);
+    expect(r.pools[0]!.services).toBe(3);
+    expect(r.speakers.find((s) => s.node === 'n1')!.vips).toBe(2);
+  });
+
+  test('an OwnerChanged Event dates a move that kept the condition True; other nodes and IPs do not', () => {
+    const ev = (note: string, at: string, reason = 'OwnerChanged'): EventLike => ({
+      reason,
+      note,
+      eventTime: iso(1_000_000),
+      series: { count: 2, lastObservedTime: at },
+    });
+    const r = buildStatus(
+      input({
+        services: [
+          svc('web', {
+            ips: ['192.0.2.10'],
+            pool: 'lan',
+            alloc: { ok: true },
+            decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n2') },
+            announcedSince: iso(3_600_000),
+          }),
+        ],
+        events: [
+          ev('192.0.2.10 announced by node n2 on eth0', iso(60_000)),
+          ev('192.0.2.10 announced by node n1 on eth0', iso(30_000)), // the previous owner
+          ev('192.0.2.11 announced by node n2 on eth0', iso(10_000)),
+          ev('192.0.2.10 announced by node n2 on eth0', iso(5_000), 'NotAnnounced'),
+        ],
+      }),
+    );
+    expect(r.vips[0]!.since).toBe(iso(60_000));
+  });
+
+  test('an older Event does not move since back', () => {
+    const r = buildStatus(
+      input({
+        services: [
+          svc('web', {
+            ips: ['192.0.2.10'],
+            alloc: { ok: true },
+            decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n1') },
+            announcedSince: iso(60_000),
+          }),
+        ],
+        events: [
+          { reason: 'OwnerChanged', note: '192.0.2.10 announced by node n1 on eth0', eventTime: iso(90_000) },
+        ],
+      }),
+    );
+    expect(r.vips[0]!.since).toBe(iso(60_000));
+  });
+
+  const problemCases: Array<[string, Partial<StatusInput>, RegExp]> = [
+    ['no pool at all', { pools: [] }, /no IPAddressPool exists/],
+    [
+      'a pool that is not ready',
+      { pools: [pool('bad', ['192.0.2.300'], { valid: false, errors: ['192.0.2.300 is not an address'] })] },
+      /pool bad is not ready: the pool is Invalid/,
+    ],
+    [
+      'a pool the controller never saw',
+      { pools: [pool('new', ['192.0.2.0/24'], null)] },
+      /pool new: no Ready condition/,
+    ],
+    [
+      'an exhausted family',
+      { pools: [pool('lan', ['192.0.2.10/32'], { IPv4: { total: 1n, assigned: 1n, available: 0n } })] },
+      /pool lan has no free IPv4 address left \(1 assigned\)/,
+    ],
+    [
+      'a Service waiting for an IP',
+      {
+        services: [
+          svc('web', {
+            alloc: {
+              ok: false,
+              reason: 'PoolExhausted',
+              message: 'no free IPv4 address in eligible pools (lan)',
+            },
+          }),
+        ],
+      },
+      /default\/web has no IP \(PoolExhausted\): no free IPv4/,
+    ],
+    [
+      'a Service the controller never handled',
+      { services: [svc('web')] },
+      /default\/web has no IP \(NotProcessed\)/,
+    ],
+    [
+      'a VIP nobody announces',
+      {
+        services: [
+          svc('web', {
+            ips: ['192.0.2.10'],
+            alloc: { ok: true },
+            decisions: {
+              '192.0.2.10': decisionNot(
+                '192.0.2.10',
+                'no-l2advertisement',
+                'no L2Advertisement covers pool lan',
+              ),
+            },
+          }),
+        ],
+      },
+      /192\.0\.2\.10 \(default\/web\) is not announced \(NoL2Advertisement\): no L2Advertisement covers pool lan/,
+    ],
+    [
+      'a VIP no speaker reported on',
+      { services: [svc('web', { ips: ['192.0.2.10'], alloc: { ok: true } })] },
+      /192\.0\.2\.10 \(default\/web\): no portico.dev\/Announced condition yet/,
+    ],
+    [
+      'a VIP owned by a node whose speaker Lease expired',
+      {
+        speakerLeases: [speakerLease('n1', '10.0.0.1', 300_000), speakerLease('n2', '10.0.0.2', 1_000)],
+        services: [
+          svc('web', {
+            ips: ['192.0.2.10'],
+            alloc: { ok: true },
+            decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n1') },
+          }),
+        ],
+      },
+      /names node n1, whose speaker Lease is expired/,
+    ],
+    [
+      'no live speaker while VIPs exist',
+      {
+        speakerLeases: [],
+        services: [
+          svc('web', {
+            ips: ['192.0.2.10'],
+            alloc: { ok: true },
+            decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n1') },
+          }),
+        ],
+      },
+      /no speaker is live/,
+    ],
+    [
+      'a speaker that stopped renewing',
+      { speakerLeases: [speakerLease('n1', '10.0.0.1', 200_000)] },
+      /speaker on node n1 stopped renewing its Lease/,
+    ],
+    ['no controller Lease', { controllerLeases: [] }, /no controller Lease portico-controller found/],
+    [
+      'a controller Lease not renewed',
+      { controllerLeases: [controllerLease('old-pod', 60_000)] },
+      /no live leader \(Lease portico-system\/portico-controller last held by old-pod\)/,
+    ],
+    [
+      'a released controller Lease',
+      { controllerLeases: [controllerLease('', 1_000)] },
+      /no live leader \(Lease portico-system\/portico-controller released\)/,
+    ],
+    [
+      'a zone not served',
+      { zones: [zone('z', 'k8s.home.arpa')] },
+      /zone k8s.home.arpa is not served: no Ready condition/,
+    ],
+    [
+      'a zone with conflicts',
+      {
+        zones: [
+          zone('z', 'k8s.home.arpa', {
+            records: 3,
+            serial: 1,
+            conditions: [
+              { type: 'Ready', status: 'True', reason: 'Serving', message: 'ok', lastTransitionTime: iso(1) },
+              {
+                type: 'Conflict',
+                status: 'True',
+                reason: 'ConflictingSources',
+                message: 'a.k8s.home.arpa: x vs y',
+                lastTransitionTime: iso(1),
+              },
+            ],
+          }),
+        ],
+      },
+      /zone k8s.home.arpa has conflicting records: a.k8s.home.arpa: x vs y/,
+    ],
+    [
+      'an IP kept outside every pool',
+      {
+        services: [
+          svc('web', {
+            ips: ['198.51.100.1'],
+            alloc: { ok: false, reason: 'OutOfPool', message: '198.51.100.1 is in no pool' },
+            decisions: { '198.51.100.1': decisionOwned('198.51.100.1', 'n1') },
+          }),
+        ],
+      },
+      /default\/web keeps 198\.51\.100\.1 outside every pool/,
+    ],
+  ];
+  test.each(problemCases)('problem: %s', (_n, over, want) => {
+    const r = buildStatus(input(over));
+    expect(
+      r.problems.some((p) => want.test(p)),
+      JSON.stringify(r.problems),
+    ).toBe(true);
+  });
+
+  test('Services of other classes and other types are left out; handleUnclassed decides for unclassed ones', () => {
+    const services = [
+      svc('mine', { cls: 'portico.dev/lb' }),
+      svc('theirs', { cls: 'metallb.io/metallb' }),
+      svc('unclassed'),
+      svc('cluster-ip', { type: 'ClusterIP' }),
+      // Unclassed, not served any more, but carrying our state: still shown (the controller cleans up).
+      svc('leftover', { ips: ['192.0.2.12'], pool: 'lan', alloc: { ok: true } }),
+    ];
+    const pending = (handleUnclassed: boolean) =>
+      buildStatus(input({ services, classes: { lbClass: 'portico.dev/lb', handleUnclassed } })).pending.map(
+        (p) => p.service,
+      );
+    expect(pending(true)).toEqual(['default/mine', 'default/unclassed']);
+    expect(pending(false)).toEqual(['default/mine']);
+    expect(buildStatus(input({ services })).vips.map((v) => v.services[0])).toEqual(['default/leftover']);
+  });
+
+  test("-n keeps only that namespace's Services", () => {
+    const r = buildStatus(
+      input({ namespace: 'b', services: [svc('x', { ns: 'a' }), svc('y', { ns: 'b' })] }),
+    );
+    expect(r.pending.map((p) => p.service)).toEqual(['b/y']);
+  });
+
+  test('speakers: Nodes without a Lease are listed; a Lease for another name or without the label is ignored', () => {
+    const forged = speakerLease('n2', '10.0.0.9', 1_000);
+    forged.metadata!.name = 'not-a-speaker';
+    const unlabelled = speakerLease('n3', '10.0.0.3', 1_000);
+    unlabelled.metadata!.labels = {};
+    const r = buildStatus(
+      input({
+        speakerLeases: [speakerLease('n1', '10.0.0.1', 1_000), forged, unlabelled],
+        nodes: [
+          node('n1'),
+          node('n2', 'False', { 'node.kubernetes.io/exclude-from-external-load-balancers': '' }),
+        ],
+      }),
+    );
+    expect(r.speakers).toEqual([
+      {
+        node: 'n1',
+        address: '10.0.0.1',
+        namespace: 'portico-system',
+        live: true,
+        renewed: expect.any(String),
+        nodeReady: 'True',
+        excluded: false,
+        vips: 0,
+      },
+      {
+        node: 'n2',
+        address: null,
+        namespace: null,
+        live: false,
+        renewed: null,
+        nodeReady: 'False',
+        excluded: true,
+        vips: 0,
+      },
+    ]);
+  });
+
+  test('two installs: the fresher speaker Lease of a node wins; a live controller wins over a dead one', () => {
+    const r = buildStatus(
+      input({
+        speakerLeases: [
+          speakerLease('n1', '10.0.0.1', 500_000, 'old'),
+          speakerLease('n1', '10.0.0.1', 1_000, 'new'),
+        ],
+        controllerLeases: [controllerLease('dead', 100_000, 'old'), controllerLease('alive', 1_000, 'new')],
+        nodes: [node('n1')],
+      }),
+    );
+    expect(r.speakers.map((s) => [s.namespace, s.live])).toEqual([['new', true]]);
+    expect(r.controller?.holder).toBe('alive');
+  });
+
+  test('DNSZones that could not be read become a note, and input notes are kept', () => {
+    const r = buildStatus(input({ zones: undefined, notes: ['Nodes could not be read'] }));
+    expect(r.notes).toEqual(['Nodes could not be read', 'DNSZones could not be listed']);
+  });
+
+  test('a stale pool status says so', () => {
+    const p = pool('lan', ['192.0.2.0/24']);
+    p.metadata.generation = 2;
+    const r = buildStatus(input({ pools: [p] }));
+    expect(r.pools[0]!.message).toMatch(/older spec/);
+  });
+});
+
+describe('compareIPs', () => {
+  test('IPv4 numerically, then IPv6 numerically, then anything else', () => {
+    const ips = ['2001:db8::10', 'junk', '10.0.0.10', '2001:db8::9', '10.0.0.9', '::1', '9.255.255.255'];
+    expect([...ips].sort(compareIPs)).toEqual([
+      '9.255.255.255',
+      '10.0.0.9',
+      '10.0.0.10',
+      '::1',
+      '2001:db8::9',
+      '2001:db8::10',
+      'junk',
+    ]);
+  });
+});
+
+describe('status output', () => {
+  const r = buildStatus(
+    input({
+      pools: [pool('lan', ['192.0.2.10-192.0.2.20'])],
+      services: [
+        svc('web', {
+          ips: ['192.0.2.10'],
+          pool: 'lan',
+          alloc: { ok: true },
+          decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n1') },
+          announcedSince: iso(125_000),
+        }),
+        svc('pending', {
+          alloc: { ok: false, reason: 'NoMatchingPool', message: 'no valid IPAddressPool exists' },
+        }),
+      ],
+      zones: [zone('z', 'k8s.home.arpa', { records: 4, serial: 7 })],
+    }),
+  );
+  test('table', () => {
+    const t = statusTable(r, NOW);
+    expect(t).toContain(
+      'Controller: leader portico-controller-abc-123 (Lease portico-system/portico-controller, renewed 2s ago)',
+    );
+    expect(t).toMatch(/^NAME +IPV4 USED\/FREE +IPV6 USED\/FREE +SERVICES +AUTO +READY +ADDRESSES$/m);
+    expect(t).toMatch(/^lan +1\/10 +- +1 +yes +True +192\.0\.2\.10-192\.0\.2\.20$/m);
+    expect(t).toMatch(/^192\.0\.2\.10 +default\/web +lan +True +n1 +eth0 +2m$/m);
+    expect(t).toMatch(/^default\/pending +NoMatchingPool +10m +no valid IPAddressPool exists$/m);
+    expect(t).toMatch(/^k8s\.home\.arpa +z +4 +7 +Unknown +no$/m);
+    expect(t).toMatch(/^n1 +10\.0\.0\.1 +yes +5s ago +True +1 +-$/m);
+    expect(t).toContain('PROBLEMS (2)');
+    expect(t).not.toMatch(/ +$/m);
+  });
+  test('json and yaml carry the same report', () => {
+    expect(JSON.parse(toJson(r))).toEqual(r);
+    expect(parseYaml(toYaml(r))).toEqual(r);
+  });
+  test('no problems reads so', () => {
+    expect(statusTable(buildStatus(input()), NOW)).toContain('No problems found.');
+  });
+});
