@@ -1,14 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ensureMetalLB,
   metallbCacheDir,
   metallbL2Order,
   metallbL2Owner,
+  metallbPeer,
   promSample,
   ratioVs,
   SPEAKER_LABELS,
   speakerPod,
   speakerPodStatus,
 } from './metallb.ts';
+import { skipUnless } from './require.ts';
 
 describe('metallbL2Order (MetalLB layer2 ShouldAnnounce order)', () => {
   // Expected orders from coreutils, independently of the code under test:
@@ -97,5 +103,48 @@ describe('speaker Pod objects', () => {
       podIPs: [{ ip: '203.0.113.12' }],
       conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-02T03:04:05Z' }],
     });
+  });
+});
+
+// The I/O shell's failure path, for real: Go with the module proxy off and an empty module cache
+// cannot fetch MetalLB, and says so (instantly, nothing is built).
+describe.skipIf(skipUnless({ binaries: ['go'] }))('when MetalLB cannot be fetched', () => {
+  const saved = { ...process.env };
+  const dirs: string[] = [];
+  const offline = () => {
+    const d = mkdtempSync(join(tmpdir(), 'portico-metallb-test-'));
+    dirs.push(d);
+    Object.assign(process.env, {
+      PORTICO_CACHE: join(d, 'cache'),
+      GOMODCACHE: join(d, 'mod'),
+      GOPROXY: 'off',
+      GOFLAGS: '-modcacherw',
+    });
+  };
+  afterEach(() => {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("ensureMetalLB throws with Go's reason", () => {
+    offline();
+    expect(() => ensureMetalLB()).toThrow(
+      /go mod download go\.universe\.tf\/metallb@v0\.15\.2 failed: .*GOPROXY=off/,
+    );
+  });
+  it('a bench fails under CI=true, and outside CI skips the peer with the reason', () => {
+    offline();
+    process.env.CI = 'true';
+    expect(() => metallbPeer([], () => {})).toThrow(/GOPROXY=off/);
+    delete process.env.CI;
+    const logged: string[] = [];
+    expect(metallbPeer([], (m) => logged.push(m))).toBeUndefined();
+    expect(logged.join('\n')).toMatch(/MetalLB peer skipped: .*GOPROXY=off/);
+  });
+  it('--no-metallb leaves the peer out without touching Go', () => {
+    offline();
+    process.env.CI = 'true';
+    expect(metallbPeer(['--no-metallb'], () => {})).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@
 //
 // The pure parts (cache path, MetalLB's L2 owner order, a Prometheus sample reader and the objects
 // the benches create) are unit-tested in metallb.test.ts; ensureMetalLB() is the I/O shell.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -167,13 +167,21 @@ export function ensureMetalLB(log: (m: string) => void = () => {}, version = MET
   const dir = metallbCacheDir(version);
   mkdirSync(dir, { recursive: true });
   // Run go outside the repository (it has no go.mod at the root, but a parent folder might).
-  const info = JSON.parse(
-    execFileSync(go, ['mod', 'download', '-json', `${METALLB_MODULE}@${version}`], {
-      cwd: dir,
-      encoding: 'utf8',
-    }),
-  ) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new Error(`go mod download ${METALLB_MODULE}@${version}: ${info.Error ?? 'no Dir'}`);
+  // On failure `go mod download -json` still prints the JSON, with Go's reason in Error.
+  const dl = spawnSync(go, ['mod', 'download', '-json', `${METALLB_MODULE}@${version}`], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  let info: { Dir?: string; Error?: string } = {};
+  try {
+    info = JSON.parse(dl.stdout) as typeof info;
+  } catch {
+    // no JSON: report stderr below
+  }
+  if (dl.status !== 0 || !info.Dir)
+    throw new Error(
+      `go mod download ${METALLB_MODULE}@${version} failed: ${info.Error ?? (dl.stderr.trim() || `exit ${dl.status}`)}`,
+    );
   const controller = join(dir, 'controller');
   const speaker = join(dir, 'speaker');
   if (!existsSync(controller) || !existsSync(speaker)) {
