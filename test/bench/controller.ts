@@ -20,6 +20,11 @@
 //   rss_mb          the controller's peak resident memory (VmHWM) after allocating everything
 //   restart_ready_s SIGTERM, start again → the new process leads with its state restored
 //   restart_changes Services whose IPs differ after the restart (must be 0)
+//   api_writes_per_service  writes the apiserver served while allocating (its apiserver_request_total,
+//                   POST/PUT/PATCH/APPLY/DELETE), the creates excluded, per Service: what the
+//                   controller costs the apiserver it shares the machine with
+//   cpu_s           the controller's CPU seconds from the first create to the last IP
+//   apiserver_cpu_s kube-apiserver's CPU seconds over the same span (its process_cpu_seconds_total)
 // VIPs are IPv6 (2001:db8::/32): the IPv4 documentation ranges hold only 768 addresses. The
 // control plane is made dual-stack with a large Service range for that (dualstack-plane.ts).
 //
@@ -36,14 +41,23 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type RequestOptions as HttpsOptions, get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
 import { installCrdFiles } from '../envtest/crds.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
-import { type MetalLB, metallbPeer, metallbPool, promSample, ratioVs } from '../support/metallb.ts';
+import {
+  apiserverWrites,
+  type MetalLB,
+  metallbPeer,
+  metallbPool,
+  promSample,
+  ratioVs,
+} from '../support/metallb.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const NS = 'bench';
@@ -90,6 +104,38 @@ function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** kube-apiserver's own /metrics text, with the admin credentials of `kc`. */
+async function apiserverMetrics(kc: KubeConfig): Promise<string> {
+  const opts: HttpsOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const url = new URL('/metrics', kc.getCurrentCluster()?.server);
+  return new Promise((resolve, reject) => {
+    httpsGet(url, opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics: HTTP ${res.statusCode}`)),
+      );
+    }).on('error', reject);
+  });
 }
 
 interface Child {
@@ -230,6 +276,12 @@ interface Result {
   rssMb: number;
   restartReadyS: number;
   restartChanges: number;
+  /** Write requests the apiserver served per Service while allocating, the creates excluded. */
+  writesPerService: number;
+  /** The controller's CPU seconds from the first create to the last IP. */
+  cpuS: number;
+  /** kube-apiserver's CPU seconds over the same span (creates included). */
+  apiserverCpuS: number;
 }
 
 /** The whole procedure for one contender, on its own fresh control plane. */
@@ -273,6 +325,8 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
       }
     })().catch(() => {});
 
+    const api0 = await apiserverMetrics(plane.cp.kubeConfig());
+    const cpu0 = cpuSeconds(first.pid);
     // Create with bounded concurrency.
     let peakRss = 0;
     const rssTimer = setInterval(() => {
@@ -290,6 +344,8 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
           await client.request({
             method: 'POST',
             path: collectionPath(Resources.services, NS),
+            // A starved apiserver (a shared 2-core machine) can take longer than the default 30 s.
+            timeoutMs: 180_000,
             body: {
               apiVersion: 'v1',
               kind: 'Service',
@@ -313,6 +369,11 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
       }),
     ]);
     const allocateS = (Math.max(...seen.values()) - t0) / 1000;
+    const cpuS = cpuSeconds(first.pid) - cpu0;
+    const api1 = await apiserverMetrics(plane.cp.kubeConfig());
+    const writes = apiserverWrites(api1) - apiserverWrites(api0) - services;
+    const apiCpu = (t: string) => promSample(t, 'process_cpu_seconds_total') ?? Number.NaN;
+    const apiserverCpuS = apiCpu(api1) - apiCpu(api0);
     clearInterval(rssTimer);
     const latencies = [...seen.entries()].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
     const rssMb = Math.max(peakRss, procStatusKb(first.pid, 'VmHWM')) / 1024;
@@ -341,6 +402,9 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
       rssMb,
       restartReadyS,
       restartChanges: changes,
+      writesPerService: writes / services,
+      cpuS,
+      apiserverCpuS,
     };
   } finally {
     watchAbort.abort();
@@ -391,6 +455,9 @@ const bench: Bench = async (args) => {
     rss_mb: r2(ours.rssMb, 1),
     restart_ready_s: r2(ours.restartReadyS),
     restart_changes: ours.restartChanges,
+    api_writes_per_service: r2(ours.writesPerService),
+    cpu_s: r2(ours.cpuS),
+    apiserver_cpu_s: r2(ours.apiserverCpuS),
     controller_entry: relative(REPO_ROOT, entry),
     metallb_version: metallb?.version ?? null,
     metallb_create_s: theirs ? r2(theirs.createS) : null,
@@ -400,6 +467,9 @@ const bench: Bench = async (args) => {
     metallb_rss_mb: theirs ? r2(theirs.rssMb, 1) : null,
     metallb_restart_ready_s: theirs ? r2(theirs.restartReadyS) : null,
     metallb_restart_changes: theirs ? theirs.restartChanges : null,
+    metallb_api_writes_per_service: theirs ? r2(theirs.writesPerService) : null,
+    metallb_cpu_s: theirs ? r2(theirs.cpuS) : null,
+    metallb_apiserver_cpu_s: theirs ? r2(theirs.apiserverCpuS) : null,
     ratio_vs_metallb: ratioVs(ours.allocateS, theirs?.allocateS),
   };
   return [row];

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  apiserverWrites,
   ensureMetalLB,
   metallbCacheDir,
   metallbL2Order,
   metallbL2Owner,
   metallbPeer,
   promSample,
+  promSamples,
   ratioVs,
   SPEAKER_LABELS,
   speakerPod,
@@ -61,6 +63,39 @@ describe('promSample', () => {
     expect(promSample(text, 'metallb_allocator_addresses_in_use_total', { pool: 'nope' })).toBeUndefined();
     expect(promSample(text, 'metallb_allocator_addresses_in_use', { pool: 'bench' })).toBeUndefined();
     expect(promSample('', 'portico_controller_leader')).toBeUndefined();
+  });
+});
+
+describe('promSamples / apiserverWrites', () => {
+  const text = [
+    '# TYPE apiserver_request_total counter',
+    'apiserver_request_total{code="201",component="apiserver",resource="services",verb="POST",version="v1"} 300',
+    'apiserver_request_total{code="200",component="apiserver",resource="services",subresource="status",verb="APPLY",version="v1"} 300',
+    'apiserver_request_total{code="200",component="apiserver",resource="services",subresource="status",verb="PUT",version="v1"} 5',
+    'apiserver_request_total{code="200",component="apiserver",resource="services",verb="PATCH",version="v1"} 2',
+    'apiserver_request_total{code="200",component="apiserver",resource="leases",verb="DELETE",version="v1"} 1',
+    'apiserver_request_total{code="200",component="apiserver",resource="services",verb="LIST",version="v1"} 40',
+    'apiserver_request_total{code="200",component="apiserver",resource="services",verb="WATCH",version="v1"} 3',
+    'apiserver_request_total_other{verb="POST"} 1000',
+  ].join('\n');
+  it('lists every sample of a name with its labels', () => {
+    const s = promSamples(text, 'apiserver_request_total');
+    expect(s).toHaveLength(7);
+    expect(s[1]).toEqual({
+      labels: {
+        code: '200',
+        component: 'apiserver',
+        resource: 'services',
+        subresource: 'status',
+        verb: 'APPLY',
+        version: 'v1',
+      },
+      value: 300,
+    });
+  });
+  it('counts POST, PUT, PATCH, APPLY (server-side apply) and DELETE, not reads', () => {
+    expect(apiserverWrites(text)).toBe(300 + 300 + 5 + 2 + 1);
+    expect(apiserverWrites('')).toBe(0);
   });
 });
 

@@ -67,6 +67,24 @@ export function metallbL2Owner(nodes: readonly string[], ip: string): string | u
   return metallbL2Order(nodes, ip)[0];
 }
 
+/** Every sample of `name` in a Prometheus text exposition, with its labels. */
+export function promSamples(
+  text: string,
+  name: string,
+): Array<{ labels: Record<string, string>; value: number }> {
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]!] = l[2]!;
+    out.push({ labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
 /**
  * The value of one sample in a Prometheus text exposition: the line `name{labels} value` whose
  * labels include every pair in `labels` (any order). undefined when absent.
@@ -76,16 +94,17 @@ export function promSample(
   name: string,
   labels: Record<string, string> = {},
 ): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = new Map<string, string>();
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      have.set(l[1]!, l[2]!);
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(m[3]);
-  }
-  return undefined;
+  return promSamples(text, name).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    ?.value;
+}
+
+/** Write requests the apiserver served (apiserver_request_total with verb POST/PUT/PATCH/DELETE). */
+export function apiserverWrites(text: string): number {
+  const writes = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']);
+  let n = 0;
+  for (const s of promSamples(text, 'apiserver_request_total'))
+    if (writes.has(s.labels.verb ?? '')) n += s.value;
+  return n;
 }
 
 /** Ours divided by theirs, 3 decimals; null when either is missing or theirs is 0. */
