@@ -9,6 +9,7 @@
 //   --source        controllers/main.ts through Node's type stripping (~20 MB more RSS before any
 //                   work, and every module loaded from source)
 //   --entry FILE    any other entry point
+//   --no-metallb    leave out the MetalLB peer (see below)
 //
 // The IPAM controller as a real child process (`node controllers/main.ts`) against a private
 // control plane: N LoadBalancer Services (default 2,000) in one pool. Measures
@@ -19,20 +20,49 @@
 //   rss_mb          the controller's peak resident memory (VmHWM) after allocating everything
 //   restart_ready_s SIGTERM, start again → the new process leads with its state restored
 //   restart_changes Services whose IPs differ after the restart (must be 0)
+//   api_writes_per_service  writes the apiserver served while allocating (its apiserver_request_total,
+//                   POST/PUT/PATCH/APPLY/DELETE), the creates excluded, per Service: what the
+//                   controller costs the apiserver it shares the machine with
+//   cpu_s           the controller's CPU seconds from the first create to the last IP
+//   apiserver_cpu_s kube-apiserver's CPU seconds over the same span (its process_cpu_seconds_total)
 // VIPs are IPv6 (2001:db8::/32): the IPv4 documentation ranges hold only 768 addresses. The
 // control plane is made dual-stack with a large Service range for that (dualstack-plane.ts).
+//
+// MetalLB's controller (test/support/metallb.ts: the pinned release, built once into a cache) runs
+// the same procedure right after Portico's: its own fresh control plane (so neither sees the
+// other's Services, etcd history or loadBalancerClass-less claims), the same pool as a MetalLB
+// IPAddressPool (metallb-system/bench, 2001:db8:b::/64), the same 2,000 Services created the same
+// way, both controllers at log level warn with the admin kubeconfig. MetalLB has no leader metric;
+// it counts as ready when its allocator reports the pool (first start) and every Service's address
+// back in use (restart: metallb_allocator_addresses_in_use_total{pool="bench"} = N), the
+// equivalent of Portico leading with its state restored. Keys metallb_* mirror ours;
+//   ratio_vs_metallb  allocate_s / metallb_alloc_s (ours / theirs: below 1 = Portico allocates faster)
+// The two runs share the machine one after the other, so other load on it skews both.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type RequestOptions as HttpsOptions, get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
+import { installCrdFiles } from '../envtest/crds.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
+import {
+  apiserverWrites,
+  type MetalLB,
+  metallbPeer,
+  metallbPool,
+  promSample,
+  ratioVs,
+} from '../support/metallb.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const NS = 'bench';
+const POOL = '2001:db8:b::/64';
+const METALLB_NS = 'metallb-system';
 
 interface Svc {
   metadata?: { name?: string; resourceVersion?: string };
@@ -76,6 +106,38 @@ function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** kube-apiserver's own /metrics text, with the admin credentials of `kc`. */
+async function apiserverMetrics(kc: KubeConfig): Promise<string> {
+  const opts: HttpsOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const url = new URL('/metrics', kc.getCurrentCluster()?.server);
+  return new Promise((resolve, reject) => {
+    httpsGet(url, opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics: HTTP ${res.statusCode}`)),
+      );
+    }).on('error', reject);
+  });
+}
+
 interface Child {
   proc: ChildProcess;
   pid: number;
@@ -83,50 +145,109 @@ interface Child {
   exited: Promise<void>;
 }
 
-async function startChild(
-  kubeconfig: string,
-  logDir: string,
-  n: number,
-  nodeOptions: string,
-  entry: string,
-): Promise<Child> {
-  const port = await freePort();
-  const out = createWriteStream(join(logDir, `controller-${n}.log`));
-  const proc = spawn(
-    process.execPath,
-    [
-      entry,
-      '--kubeconfig',
-      kubeconfig,
-      '--lease-namespace',
-      'portico-system',
-      '--metrics-address',
-      `127.0.0.1:${port}`,
-      '--log-level',
-      process.env.PORTICO_BENCH_LOG_LEVEL ?? 'warn',
-    ],
-    {
-      env: { ...process.env, POD_NAME: 'bench-controller', NODE_OPTIONS: nodeOptions },
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** One controller under test: how to prepare its plane, start it, and tell that it is ready. */
+interface Contender {
+  label: string;
+  /** Namespaces and pool on a fresh control plane. */
+  setup(client: KubeClient, plane: Awaited<ReturnType<typeof startDualStackControlPlane>>): Promise<void>;
+  command(kubeconfig: string, port: number): { file: string; args: string[]; env: NodeJS.ProcessEnv };
+  /** From its /metrics text: leading/serving with `restored` Services' addresses back in use. */
+  ready(metrics: string, restored: number): boolean;
+}
+
+function porticoContender(entry: string, nodeOptions: string): Contender {
+  return {
+    label: 'controller',
+    async setup(client) {
+      for (const name of [NS, 'portico-system']) {
+        await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+      }
+      await client.request({
+        method: 'POST',
+        path: '/apis/portico.dev/v1alpha1/ipaddresspools',
+        body: {
+          apiVersion: 'portico.dev/v1alpha1',
+          kind: 'IPAddressPool',
+          metadata: { name: 'bench' },
+          spec: { addresses: [POOL] },
+        },
+      });
     },
-  );
+    command: (kubeconfig, port) => ({
+      file: process.execPath,
+      args: [
+        entry,
+        '--kubeconfig',
+        kubeconfig,
+        '--lease-namespace',
+        'portico-system',
+        '--metrics-address',
+        `127.0.0.1:${port}`,
+        '--log-level',
+        process.env.PORTICO_BENCH_LOG_LEVEL ?? 'warn',
+      ],
+      env: { ...process.env, POD_NAME: 'bench-controller', NODE_OPTIONS: nodeOptions },
+    }),
+    // portico_controller_leader is set to 1 only after every existing assignment is restored.
+    ready: (text) => /^portico_controller_leader 1$/m.test(text),
+  };
+}
+
+function metallbContender(m: MetalLB): Contender {
+  return {
+    label: 'metallb-controller',
+    async setup(client, plane) {
+      await installCrdFiles(plane.cp.kubeConfig(), m.crdFiles);
+      for (const name of [NS, METALLB_NS]) {
+        await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+      }
+      await client.request({
+        method: 'POST',
+        path: `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools`,
+        body: metallbPool(METALLB_NS, 'bench', [POOL]),
+      });
+    },
+    command: (kubeconfig, port) => ({
+      file: m.controller,
+      // The chart's controller flags, minus the webhook (it needs a Service and certificates that
+      // only a cluster has; it validates objects and is not on the allocation path).
+      args: [
+        `--kubeconfig=${kubeconfig}`,
+        `--namespace=${METALLB_NS}`,
+        `--port=${port}`,
+        '--webhook-mode=disabled',
+        `--log-level=${process.env.PORTICO_BENCH_LOG_LEVEL ?? 'warn'}`,
+      ],
+      env: { ...process.env },
+    }),
+    ready: (text, restored) =>
+      promSample(text, 'metallb_allocator_addresses_total', { pool: 'bench' }) !== undefined &&
+      (promSample(text, 'metallb_allocator_addresses_in_use_total', { pool: 'bench' }) ?? 0) >= restored,
+  };
+}
+
+async function startChild(c: Contender, kubeconfig: string, logDir: string, n: number): Promise<Child> {
+  const port = await freePort();
+  const out = createWriteStream(join(logDir, `${c.label}-${n}.log`));
+  const cmd = c.command(kubeconfig, port);
+  const proc = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
-  if (proc.pid === undefined) throw new Error('controller did not start');
+  if (proc.pid === undefined) throw new Error(`${c.label} did not start`);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return { proc, pid: proc.pid, port, exited };
 }
 
-/** Wait until the child leads with its state restored (portico_controller_leader 1). */
-async function waitLeading(c: Child, timeoutMs: number): Promise<void> {
+/** Wait until the child reports ready (see Contender.ready). */
+async function waitReady(c: Contender, child: Child, restored: number, timeoutMs: number): Promise<void> {
   const t0 = Date.now();
   for (;;) {
-    const text = await fetch(`http://127.0.0.1:${c.port}/metrics`)
+    const text = await fetch(`http://127.0.0.1:${child.port}/metrics`)
       .then((r) => r.text())
       .catch(() => '');
-    if (/^portico_controller_leader 1$/m.test(text)) return;
-    if (c.proc.exitCode !== null) throw new Error('controller exited');
-    if (Date.now() - t0 > timeoutMs) throw new Error('controller did not lead in time');
+    if (c.ready(text, restored)) return;
+    if (child.proc.exitCode !== null) throw new Error(`${c.label} exited with ${child.proc.exitCode}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${c.label} not ready in time`);
     await sleep(20);
   }
 }
@@ -147,45 +268,34 @@ async function listIPs(client: KubeClient): Promise<Map<string, string>> {
   return out;
 }
 
-const bench: Bench = async (args) => {
-  const services = arg(args, '--services', 2000);
-  const concurrency = arg(args, '--concurrency', 24);
-  // V8 flags for the controller process, as the chart sets them (NODE_OPTIONS); '' = Node defaults.
-  const i = args.indexOf('--node-options');
-  const nodeOptions = i >= 0 ? (args[i + 1] ?? '') : (process.env.NODE_OPTIONS ?? '');
-  // Default: the compiled build a container image runs; --source: the TypeScript as-is.
-  const e = args.indexOf('--entry');
-  const source = args.includes('--source');
-  if (e < 0 && !source)
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  const entry =
-    e >= 0
-      ? resolve(args[e + 1] ?? '')
-      : source
-        ? join(REPO_ROOT, 'controllers', 'main.ts')
-        : join(REPO_ROOT, 'dist', 'controllers', 'main.js');
+interface Result {
+  createS: number;
+  allocateS: number;
+  p50Ms: number;
+  p99Ms: number;
+  rssMb: number;
+  restartReadyS: number;
+  restartChanges: number;
+  /** Write requests the apiserver served per Service while allocating, the creates excluded. */
+  writesPerService: number;
+  /** The controller's CPU seconds from the first create to the last IP. */
+  cpuS: number;
+  /** kube-apiserver's CPU seconds over the same span (creates included). */
+  apiserverCpuS: number;
+}
+
+/** The whole procedure for one contender, on its own fresh control plane. */
+async function measure(c: Contender, services: number, concurrency: number): Promise<Result> {
   const plane = await startDualStackControlPlane();
   const logDir = await mkdtemp(join(tmpdir(), 'portico-bench-controller-'));
   const client = new KubeClient(plane.cp.kubeConfig());
   const children: Child[] = [];
   const watchAbort = new AbortController();
   try {
-    for (const name of [NS, 'portico-system']) {
-      await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
-    }
-    await client.request({
-      method: 'POST',
-      path: '/apis/portico.dev/v1alpha1/ipaddresspools',
-      body: {
-        apiVersion: 'portico.dev/v1alpha1',
-        kind: 'IPAddressPool',
-        metadata: { name: 'bench' },
-        spec: { addresses: ['2001:db8:b::/64'] },
-      },
-    });
-    const first = await startChild(plane.cp.kubeconfigPath, logDir, 1, nodeOptions, entry);
+    await c.setup(client, plane);
+    const first = await startChild(c, plane.cp.kubeconfigPath, logDir, 1);
     children.push(first);
-    await waitLeading(first, 60_000);
+    await waitReady(c, first, 0, 60_000);
 
     // Watch the namespace: the first time each Service shows an IP.
     const seen = new Map<string, number>();
@@ -215,6 +325,8 @@ const bench: Bench = async (args) => {
       }
     })().catch(() => {});
 
+    const api0 = await apiserverMetrics(plane.cp.kubeConfig());
+    const cpu0 = cpuSeconds(first.pid);
     // Create with bounded concurrency.
     let peakRss = 0;
     const rssTimer = setInterval(() => {
@@ -232,6 +344,8 @@ const bench: Bench = async (args) => {
           await client.request({
             method: 'POST',
             path: collectionPath(Resources.services, NS),
+            // A starved apiserver (a shared 2-core machine) can take longer than the default 30 s.
+            timeoutMs: 180_000,
             body: {
               apiVersion: 'v1',
               kind: 'Service',
@@ -251,10 +365,15 @@ const bench: Bench = async (args) => {
     await Promise.race([
       everyIP,
       sleep(600_000).then(() => {
-        throw new Error(`only ${seen.size}/${services} Services got an IP within 10 min`);
+        throw new Error(`${c.label}: only ${seen.size}/${services} Services got an IP within 10 min`);
       }),
     ]);
     const allocateS = (Math.max(...seen.values()) - t0) / 1000;
+    const cpuS = cpuSeconds(first.pid) - cpu0;
+    const api1 = await apiserverMetrics(plane.cp.kubeConfig());
+    const writes = apiserverWrites(api1) - apiserverWrites(api0) - services;
+    const apiCpu = (t: string) => promSample(t, 'process_cpu_seconds_total') ?? Number.NaN;
+    const apiserverCpuS = apiCpu(api1) - apiCpu(api0);
     clearInterval(rssTimer);
     const latencies = [...seen.entries()].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
     const rssMb = Math.max(peakRss, procStatusKb(first.pid, 'VmHWM')) / 1024;
@@ -265,9 +384,9 @@ const bench: Bench = async (args) => {
     first.proc.kill('SIGTERM');
     await first.exited;
     const r0 = performance.now();
-    const second = await startChild(plane.cp.kubeconfigPath, logDir, 2, nodeOptions, entry);
+    const second = await startChild(c, plane.cp.kubeconfigPath, logDir, 2);
     children.push(second);
-    await waitLeading(second, 120_000);
+    await waitReady(c, second, services, 120_000);
     const restartReadyS = (performance.now() - r0) / 1000;
     await sleep(3000); // give a misbehaving controller the chance to move something
     const after = await listIPs(client);
@@ -275,31 +394,85 @@ const bench: Bench = async (args) => {
     for (const [name, ip] of before) if (after.get(name) !== ip) changes++;
     watchAbort.abort();
     await watching;
-
-    const row: BenchRow = {
-      bench: 'controller',
-      services,
-      create_s: Number(createS.toFixed(2)),
-      allocate_s: Number(allocateS.toFixed(2)),
-      ratio: Number((allocateS / createS).toFixed(3)),
-      p50_ms: Number(percentile(latencies, 50).toFixed(1)),
-      p99_ms: Number(percentile(latencies, 99).toFixed(1)),
-      rss_mb: Number(rssMb.toFixed(1)),
-      restart_ready_s: Number(restartReadyS.toFixed(2)),
-      restart_changes: changes,
-      controller_entry: relative(REPO_ROOT, entry),
+    return {
+      createS,
+      allocateS,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      rssMb,
+      restartReadyS,
+      restartChanges: changes,
+      writesPerService: writes / services,
+      cpuS,
+      apiserverCpuS,
     };
-    return [row];
   } finally {
     watchAbort.abort();
-    for (const c of children) {
-      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    for (const ch of children) {
+      if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
     }
     await client.close();
     await plane.stop();
-    if (process.env.PORTICO_BENCH_KEEP_LOGS) console.error(`controller logs kept in ${logDir}`);
+    if (process.env.PORTICO_BENCH_KEEP_LOGS) console.error(`${c.label} logs kept in ${logDir}`);
     else await rm(logDir, { recursive: true, force: true });
   }
+}
+
+const r2 = (x: number, d = 2) => Number(x.toFixed(d));
+
+const bench: Bench = async (args) => {
+  const services = arg(args, '--services', 2000);
+  const concurrency = arg(args, '--concurrency', 24);
+  // V8 flags for the controller process, as the chart sets them (NODE_OPTIONS); '' = Node defaults.
+  const i = args.indexOf('--node-options');
+  const nodeOptions = i >= 0 ? (args[i + 1] ?? '') : (process.env.NODE_OPTIONS ?? '');
+  // Default: the compiled build a container image runs; --source: the TypeScript as-is.
+  const e = args.indexOf('--entry');
+  const source = args.includes('--source');
+  const log = (m: string) => process.stderr.write(`controller: ${m}\n`);
+  // Before anything is measured: under CI a peer that cannot be built fails the bench here.
+  const metallb = metallbPeer(args, log);
+  if (e < 0 && !source)
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const entry =
+    e >= 0
+      ? resolve(args[e + 1] ?? '')
+      : source
+        ? join(REPO_ROOT, 'controllers', 'main.ts')
+        : join(REPO_ROOT, 'dist', 'controllers', 'main.js');
+  const ours = await measure(porticoContender(entry, nodeOptions), services, concurrency);
+  log(`portico: ${services} allocated in ${ours.allocateS.toFixed(2)} s`);
+  const theirs = metallb ? await measure(metallbContender(metallb), services, concurrency) : undefined;
+  if (theirs) log(`metallb ${metallb?.version}: ${services} allocated in ${theirs.allocateS.toFixed(2)} s`);
+  const row: BenchRow = {
+    bench: 'controller',
+    services,
+    create_s: r2(ours.createS),
+    allocate_s: r2(ours.allocateS),
+    ratio: r2(ours.allocateS / ours.createS, 3),
+    p50_ms: r2(ours.p50Ms, 1),
+    p99_ms: r2(ours.p99Ms, 1),
+    rss_mb: r2(ours.rssMb, 1),
+    restart_ready_s: r2(ours.restartReadyS),
+    restart_changes: ours.restartChanges,
+    api_writes_per_service: r2(ours.writesPerService),
+    cpu_s: r2(ours.cpuS),
+    apiserver_cpu_s: r2(ours.apiserverCpuS),
+    controller_entry: relative(REPO_ROOT, entry),
+    metallb_version: metallb?.version ?? null,
+    metallb_create_s: theirs ? r2(theirs.createS) : null,
+    metallb_alloc_s: theirs ? r2(theirs.allocateS) : null,
+    metallb_p50_ms: theirs ? r2(theirs.p50Ms, 1) : null,
+    metallb_p99_ms: theirs ? r2(theirs.p99Ms, 1) : null,
+    metallb_rss_mb: theirs ? r2(theirs.rssMb, 1) : null,
+    metallb_restart_ready_s: theirs ? r2(theirs.restartReadyS) : null,
+    metallb_restart_changes: theirs ? theirs.restartChanges : null,
+    metallb_api_writes_per_service: theirs ? r2(theirs.writesPerService) : null,
+    metallb_cpu_s: theirs ? r2(theirs.cpuS) : null,
+    metallb_apiserver_cpu_s: theirs ? r2(theirs.apiserverCpuS) : null,
+    ratio_vs_metallb: ratioVs(ours.allocateS, theirs?.allocateS),
+  };
+  return [row];
 };
 
 export default bench;
