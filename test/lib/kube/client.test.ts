@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import {
   objectPath,
   Resources,
   statusCodeOf,
+  withDeadline,
 } from '../../../lib/kube/client.ts';
 import { api, Capture, fakeClient, fakeKubeConfig, WatchFeed } from './support.ts';
 
@@ -159,6 +161,36 @@ describe('KubeClient.request / watchLines (nock)', () => {
       statusCode: 0,
     });
     expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
+  test('withDeadline: the outer abort and the deadline both abort it; dispose detaches from the outer signal', async () => {
+    const outer = new AbortController();
+    const a = withDeadline(outer.signal, 10_000);
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(1);
+    outer.abort(new Error('term ended'));
+    expect(a.signal.aborted).toBe(true);
+    expect((a.signal.reason as Error).message).toBe('term ended');
+    a.dispose();
+
+    const b = withDeadline(undefined, 20);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(b.signal.aborted).toBe(true);
+    expect((b.signal.reason as DOMException).name).toBe('TimeoutError');
+
+    const already = new AbortController();
+    already.abort('gone');
+    expect(withDeadline(already.signal, 10_000).signal.reason).toBe('gone');
+  });
+
+  test('requests under one long-lived signal (a leader term) leave nothing registered on it', async () => {
+    const term = new AbortController();
+    api().get('/ok').times(50).reply(200, '{}');
+    api().get('/fail').times(10).reply(500, 'boom');
+    const c = fakeClient();
+    for (let i = 0; i < 50; i++) await c.request({ path: '/ok', signal: term.signal });
+    for (let i = 0; i < 10; i++)
+      await c.request({ path: '/fail', signal: term.signal }).catch(() => undefined);
+    expect(getEventListeners(term.signal, 'abort')).toHaveLength(0);
   });
 
   test('a connection reset (real socket on loopback) becomes a statusCode 0 error', async () => {
