@@ -240,7 +240,8 @@ interface Source extends SourceRef {
   label: string;
 }
 
-function refOf(s: SourceRef): string {
+/** `IPAddressPool metallb-system/default`: the value of SOURCE_ANNOTATION for this source. */
+export function sourceRefText(s: Pick<SourceRef, 'kind' | 'namespace' | 'name'>): string {
   return `${s.kind} ${s.namespace === '' ? '' : `${s.namespace}/`}${s.name}`;
 }
 
@@ -267,7 +268,7 @@ function metadataOf(
   for (const [k, v] of Object.entries(s.labels))
     if (k !== MIGRATED_LABEL && k !== MIRRORED_LABEL) labels[k] = v;
   labels[mode === 'mirror' ? MIRRORED_LABEL : MIGRATED_LABEL] = METALLB_LABEL_VALUE;
-  return { name: s.name, labels, annotations: { [SOURCE_ANNOTATION]: refOf(s) } };
+  return { name: s.name, labels, annotations: { [SOURCE_ANNOTATION]: sourceRefText(s) } };
 }
 
 /** Parse one source's metadata; null (with a finding) when it has no usable name. */
@@ -767,7 +768,7 @@ export function convertMetalLB(input: readonly unknown[], opts: ConvertOptions =
     for (const s of sortSources(xs)) {
       const prev = kept.get(s.name);
       if (prev) {
-        const why = `same name as ${refOf(prev)}; Portico's ${s.kind} is cluster-scoped, so only that one is carried`;
+        const why = `same name as ${sourceRefText(prev)}; Portico's ${s.kind} is cluster-scoped, so only that one is carried`;
         c.add('warning', s.label, 'metadata.namespace', why, s);
         result(s, [], why);
       } else kept.set(s.name, s);
