@@ -68,6 +68,13 @@ const metallbResource = (plural: string, kind: string): ResourceRef & { kind: st
 });
 export const METALLB_POOLS = metallbResource('ipaddresspools', 'IPAddressPool');
 export const METALLB_L2ADVERTISEMENTS = metallbResource('l2advertisements', 'L2Advertisement');
+/** BGP-mode kinds: listed once when the mirror starts, only to report them (no BGP mode yet). */
+export const METALLB_BGP = [
+  { ...metallbResource('bgppeers', 'BGPPeer'), versions: ['v1beta2', 'v1beta1'] },
+  { ...metallbResource('bgpadvertisements', 'BGPAdvertisement'), versions: ['v1beta1'] },
+  { ...metallbResource('communities', 'Community'), versions: ['v1beta1'] },
+  { ...metallbResource('bfdprofiles', 'BFDProfile'), versions: ['v1beta1'] },
+];
 
 /** Event reasons on MetalLB objects (kubectl describe ipaddresspools.metallb.io …). */
 export const MIRROR_EVENT_REASONS = {
@@ -218,6 +225,8 @@ export class MetalLBMirror {
   private stopped = false;
   private found = false;
   private readonly foundWaiters = new Set<() => void>();
+  /** BGP-mode objects found when the mirror started (reported, and their pool coverage used). */
+  private bgpObjects: KubeObject[] = [];
   /** Events already emitted this leadership period (an Event per change, not per reconcile). */
   private readonly reported = new Set<string>();
 
@@ -303,11 +312,48 @@ export class MetalLBMirror {
     this.metallbPools.start();
     this.metallbL2.start();
     this.porticoL2.start();
+    void this.readBgp();
     this.found = true;
     log.info({ namespace: this.o.namespace ?? 'all' }, 'MetalLB mirror: metallb.io CRDs found, mirroring');
     for (const w of this.foundWaiters) w();
     this.foundWaiters.clear();
     kick();
+  }
+
+  /**
+   * List MetalLB's BGP objects once: Portico has no BGP mode, so they are only reported (a warning
+   * with their count; the converter warns on pools announced only by BGP). Kinds not installed or
+   * not readable are skipped.
+   */
+  private async readBgp(): Promise<void> {
+    const { client, log } = this.o;
+    const found: KubeObject[] = [];
+    for (const r of METALLB_BGP) {
+      for (const version of r.versions) {
+        try {
+          const items = await client.list<KubeObject>(
+            { ...r, version },
+            this.o.namespace === null ? {} : { namespace: this.o.namespace },
+          );
+          for (const it of items)
+            found.push({ ...it, apiVersion: `${METALLB_GROUP}/${version}`, kind: r.kind });
+          break;
+        } catch (err) {
+          const code = statusCodeOf(err);
+          if (code !== 404 && code !== 403)
+            log.warn({ kind: r.kind, ...errInfo(err) }, 'MetalLB mirror: listing failed');
+          else log.debug({ kind: r.kind, version, code }, 'MetalLB mirror: kind not listed');
+        }
+      }
+    }
+    this.bgpObjects = found;
+    if (found.length > 0) {
+      log.warn(
+        { objects: found.map((o) => `${o.kind}/${o.metadata?.name}`) },
+        `MetalLB mirror: BGP mode is not supported yet; ${found.length} object${found.length === 1 ? '' : 's'} not carried`,
+      );
+      this.controller?.enqueue('mirror');
+    }
   }
 
   /** Reconcile (write) while `signal` is not aborted: called at the start of each leader term. */
@@ -367,6 +413,7 @@ export class MetalLBMirror {
         apiVersion: `${METALLB_GROUP}/v1beta1`,
         kind: 'L2Advertisement',
       })),
+      ...this.bgpObjects,
     ];
     const conv = convertMetalLB(sources, { mode: 'mirror' });
     const existing: ExistingObject[] = [

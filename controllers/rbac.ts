@@ -30,6 +30,12 @@ export const CONTROLLER_METALLB_RULES: readonly PolicyRule[] = [
     resources: ['ipaddresspools', 'l2advertisements'],
     verbs: ['get', 'list', 'watch'],
   },
+  // Listed once at start, only to report them: Portico has no BGP mode yet.
+  {
+    apiGroups: ['metallb.io'],
+    resources: ['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles'],
+    verbs: ['list'],
+  },
   { apiGroups: [GROUP], resources: [PLURALS.IPAddressPool], verbs: ['create', 'update', 'delete'] },
   {
     apiGroups: [GROUP],
