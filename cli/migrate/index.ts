@@ -15,12 +15,21 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
   type ConversionResult,
+  checkServices,
   convertMetalLB,
   flattenLists,
   formatFinding,
   METALLB_GROUP,
+  type MigratingService,
 } from '../../lib/api/metallb.ts';
-import { isNotFound, KubeClient, loadKubeConfig, type ResourceRef } from '../../lib/kube/index.ts';
+import {
+  isNotFound,
+  KubeClient,
+  loadKubeConfig,
+  type ResourceRef,
+  Resources,
+  statusCodeOf,
+} from '../../lib/kube/index.ts';
 import { runIfEntrypoint } from '../../lib/observe/entrypoint.ts';
 
 export const USAGE = `usage: portico migrate metallb [-f FILE|DIR]... [--from-cluster] [flags]
@@ -35,9 +44,14 @@ carried (BGP mode, fields Portico lacks) is reported as a warning; nothing is dr
   -n, --namespace NS        namespace MetalLB runs in, for --from-cluster (default metallb-system)
   -A, --all-namespaces      read every namespace (--from-cluster)
       --kubeconfig PATH     kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+      --lb-class CLASS      the loadBalancerClass Portico will serve, for the Service check
+                            (default portico.dev/lb)
   -o, --output yaml|json    yaml (default): documents with the findings as leading # comments;
                             json: one v1 List
   -h, --help
+
+With --from-cluster, LoadBalancer Services are checked too: an IP in no converted pool, an
+address-pool annotation naming a pool not carried, a class Portico does not serve.
 
 Findings go to stderr as "warning: ..." / "note: ..." lines. Exit 0 when the input was read
 (with or without findings), 1 when an input cannot be read, 2 on a usage error.`;
@@ -57,6 +71,7 @@ interface Options {
   namespace: string | null;
   output: 'yaml' | 'json';
   kubeconfig?: string;
+  lbClass?: string;
 }
 
 type Parsed = { ok: true; help: boolean; options: Options } | { ok: false; error: string };
@@ -84,6 +99,7 @@ export function parseMigrateArgs(args: string[]): Parsed {
         namespace: { type: 'string', short: 'n' },
         'all-namespaces': { type: 'boolean', short: 'A' },
         kubeconfig: { type: 'string' },
+        'lb-class': { type: 'string' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,10 +118,14 @@ export function parseMigrateArgs(args: string[]): Parsed {
   const all = values['all-namespaces'] === true;
   const ns = values.namespace as string | undefined;
   if (all && ns !== undefined) return { ok: false, error: '-n and -A exclude each other' };
-  if (!fromCluster && (all || ns !== undefined || values.kubeconfig !== undefined))
-    return { ok: false, error: '-n, -A and --kubeconfig apply to --from-cluster only' };
+  if (
+    !fromCluster &&
+    (all || ns !== undefined || values.kubeconfig !== undefined || values['lb-class'] !== undefined)
+  )
+    return { ok: false, error: '-n, -A, --kubeconfig and --lb-class apply to --from-cluster only' };
   const options: Options = { files, fromCluster, namespace: all ? null : (ns ?? 'metallb-system'), output };
   if (typeof values.kubeconfig === 'string') options.kubeconfig = values.kubeconfig;
+  if (typeof values['lb-class'] === 'string') options.lbClass = values['lb-class'];
   return { ok: true, help: false, options };
 }
 
@@ -251,6 +271,7 @@ export async function main(args: string[], io: MigrateIO): Promise<number> {
   }
   const o = parsed.options;
   const input: unknown[] = [];
+  let services: MigratingService[] | null = null;
   try {
     input.push(...(await readInputFiles(o.files)));
     if (o.fromCluster) {
@@ -277,6 +298,14 @@ export async function main(args: string[], io: MigrateIO): Promise<number> {
             );
         }
         input.push(...found);
+        // Pre-flight: which Services would Portico not take over as they are? (Read-only; a user
+        // who may not list Services just gets no check.)
+        try {
+          services = await client.list<MigratingService>(Resources.services);
+        } catch (err) {
+          if (statusCodeOf(err) !== 403) throw err;
+          await write(io.stderr, 'note: may not list Services: the Service pre-flight check is skipped\n');
+        }
       } catch (err) {
         if (err instanceof InputError) throw err;
         throw new InputError(`reading the cluster: ${err instanceof Error ? err.message : String(err)}`);
@@ -292,6 +321,7 @@ export async function main(args: string[], io: MigrateIO): Promise<number> {
     throw err;
   }
   const result = convertMetalLB(input, { mode: 'migrate' });
+  if (services !== null) result.findings.push(...checkServices(services, result.pools, o.lbClass));
   for (const f of result.findings) await write(io.stderr, `${f.level}: ${formatFinding(f)}\n`);
   await write(
     io.stdout,

@@ -21,9 +21,17 @@
  * Portico lacks, input MetalLB itself would reject. Nothing is dropped silently.
  */
 
-import { formatInterval, type IPInterval, mergeIntervals, parseAddressEntry } from '../net/index.ts';
+import {
+  containsIP,
+  formatInterval,
+  type IPInterval,
+  mergeIntervals,
+  parseAddressEntry,
+  parseIP,
+} from '../net/index.ts';
+import { resolveAnnotation } from './annotations.ts';
 import { MAX_ENTRY_LENGTH, MAX_POOL_ENTRIES } from './crds/ipaddresspool.ts';
-import { API_VERSION, KINDS } from './group.ts';
+import { API_VERSION, KINDS, LOAD_BALANCER_CLASS } from './group.ts';
 import { matchesSelector } from './selector.ts';
 import type {
   IPAddressPool,
@@ -879,4 +887,72 @@ export function convertMetalLB(input: readonly unknown[], opts: ConvertOptions =
       name: s.name,
     })),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services (a pre-flight check for --from-cluster: what would Portico make of them?)
+
+/** The fields of a core/v1 Service the pre-flight check reads. */
+export interface MigratingService {
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: { type?: string; loadBalancerClass?: string | null };
+  status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
+}
+
+/**
+ * Findings about LoadBalancer Services after a conversion: an IP in no converted pool (kept by
+ * Portico, but OutOfPool: no pool counts it and it cannot be re-handed), an address-pool
+ * annotation naming a pool that was not carried, a loadBalancerClass Portico does not serve by
+ * default. Pure: the CLI lists the Services, this says what to look at before switching.
+ */
+export function checkServices(
+  services: readonly MigratingService[],
+  pools: readonly IPAddressPool[],
+  lbClass: string = LOAD_BALANCER_CLASS,
+): Finding[] {
+  const out: Finding[] = [];
+  const intervals = new Map<string, IPInterval[]>();
+  for (const p of pools) {
+    const ivs: IPInterval[] = [];
+    for (const a of p.spec.addresses) {
+      const r = parseAddressEntry(a);
+      if (r.ok) ivs.push(r.value.interval);
+    }
+    intervals.set(p.metadata.name ?? '', ivs);
+  }
+  const sorted = [...services].sort((a, b) =>
+    byString(`${a.metadata?.namespace}/${a.metadata?.name}`, `${b.metadata?.namespace}/${b.metadata?.name}`),
+  );
+  for (const svc of sorted) {
+    if (svc.spec?.type !== 'LoadBalancer') continue;
+    const label = `Service/${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+    const add = (field: string, message: string) =>
+      out.push({ level: 'warning', object: label, field, message });
+    const cls = svc.spec.loadBalancerClass;
+    if (cls && cls !== lbClass) {
+      add(
+        'spec.loadBalancerClass',
+        `${cls} is not Portico's class (${lbClass}): Portico leaves this Service alone unless the controller runs with --lb-class ${cls}`,
+      );
+      continue;
+    }
+    const pool = resolveAnnotation(svc.metadata?.annotations, 'addressPool');
+    if (pool && !intervals.has(pool.value))
+      add(
+        `metadata.annotations[${pool.key}]`,
+        `names pool ${pool.value}, which is not among the converted pools: new allocations will fail (NoMatchingPool)`,
+      );
+    for (const ing of svc.status?.loadBalancer?.ingress ?? []) {
+      if (!ing.ip) continue;
+      const ip = parseIP(ing.ip);
+      if (!ip.ok) continue;
+      const inPool = [...intervals].find(([, ivs]) => ivs.some((iv) => containsIP(iv, ip.value)));
+      if (!inPool)
+        add(
+          'status.loadBalancer.ingress',
+          `${ing.ip} is in no converted pool: Portico keeps it for this Service (condition OutOfPool), but no pool counts it; add its range to a pool`,
+        );
+    }
+  }
+  return out;
 }

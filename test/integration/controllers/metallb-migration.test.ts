@@ -267,9 +267,29 @@ describe('MetalLB migration on a live cluster', () => {
       const e = await TestEnv.create(sharedKubeConfig(), 'mlb-cli');
       env = e;
       const s = await seedMetalLB(e, 20);
-      const r = await runMigrate(['metallb', '--from-cluster', '-n', e.ns], sharedKubeconfigPath());
+      // Two Services the pre-flight check must point out: an IP outside every MetalLB pool (a
+      // manual edit), and a class Portico does not serve.
+      await e.createService('stray', { ports: [{ port: 80 }] });
+      await applyStatus(
+        e.client,
+        { resource: Resources.services, namespace: e.ns, name: 'stray' },
+        { loadBalancer: { ingress: [{ ip: `${s.net}.250` }] } },
+        { fieldManager: 'metallb-controller' },
+      );
+      await e.createService('foreign', { ports: [{ port: 80 }], loadBalancerClass: 'example.com/other' });
+      const r = await runMigrate(
+        ['metallb', '--from-cluster', '-n', e.ns, '--lb-class', e.cls],
+        sharedKubeconfigPath(),
+      );
       expect(r.code, r.err).toBe(0);
       expect(r.err).toContain(`BGP mode is not supported yet; 1 object not carried: BGPPeer/tor-${e.id}`);
+      expect(r.err).toContain(
+        `warning: Service/${e.ns}/stray status.loadBalancer.ingress: ${s.net}.250 is in no converted pool`,
+      );
+      expect(r.err).toContain(
+        `warning: Service/${e.ns}/foreign spec.loadBalancerClass: example.com/other is not Portico's class`,
+      );
+      for (const n of s.before.keys()) expect(r.err).not.toContain(`Service/${e.ns}/${n} `);
       // Looking in the wrong namespace says where MetalLB's objects are instead of printing nothing quietly.
       const wrong = await runMigrate(['metallb', '--from-cluster', '-n', 'default'], sharedKubeconfigPath());
       expect(wrong.code).toBe(0);

@@ -3,6 +3,7 @@
 // output and the exact findings.
 import { describe, expect, test } from 'vitest';
 import {
+  checkServices,
   convertMetalLB,
   type Finding,
   formatFinding,
@@ -443,5 +444,46 @@ describe('selectors', () => {
     );
     expect(selectorProblem({ matchFields: [] })).toMatch(/unknown selector field/);
     expect(selectorProblem('x')).toMatch(/label selector object/);
+  });
+});
+
+describe('checkServices (the --from-cluster pre-flight)', () => {
+  const pools = convertMetalLB([pool('lan', { addresses: ['10.0.0.0/28', '2001:db8::/120'] })]).pools;
+  const svc = (name: string, extra: Record<string, unknown>, ingress: string[] = []) => ({
+    metadata: {
+      name,
+      namespace: 'ns',
+      ...(extra.annotations ? { annotations: extra.annotations as Record<string, string> } : {}),
+    },
+    spec: { type: 'LoadBalancer', ...(extra.cls ? { loadBalancerClass: extra.cls as string } : {}) },
+    status: { loadBalancer: { ingress: ingress.map((ip) => ({ ip })) } },
+  });
+  test('Services in the converted pools, non-LoadBalancers and our class raise nothing', () => {
+    expect(
+      checkServices(
+        [
+          svc('a', {}, ['10.0.0.3']),
+          svc('b', { cls: 'portico.dev/lb' }, ['2001:db8::7']),
+          svc('c', { annotations: { 'metallb.io/address-pool': 'lan' } }),
+          { metadata: { name: 'd', namespace: 'ns' }, spec: { type: 'ClusterIP' } },
+        ],
+        pools,
+      ),
+    ).toEqual([]);
+  });
+  test('an IP in no pool, a pool not carried, a foreign class', () => {
+    const f = checkServices(
+      [
+        svc('out', {}, ['10.0.0.3', '10.9.9.9']),
+        svc('gone', { annotations: { 'metallb.universe.tf/address-pool': 'old' } }),
+        svc('other', { cls: 'metallb.io/metallb' }, ['10.9.9.9']),
+      ],
+      pools,
+    ).map(formatFinding);
+    expect(f).toEqual([
+      'Service/ns/gone metadata.annotations[metallb.universe.tf/address-pool]: names pool old, which is not among the converted pools: new allocations will fail (NoMatchingPool)',
+      "Service/ns/other spec.loadBalancerClass: metallb.io/metallb is not Portico's class (portico.dev/lb): Portico leaves this Service alone unless the controller runs with --lb-class metallb.io/metallb",
+      'Service/ns/out status.loadBalancer.ingress: 10.9.9.9 is in no converted pool: Portico keeps it for this Service (condition OutOfPool), but no pool counts it; add its range to a pool',
+    ]);
   });
 });
