@@ -227,6 +227,7 @@ export class MetalLBMirror {
   private readonly foundWaiters = new Set<() => void>();
   /** BGP-mode objects found when the mirror started (reported, and their pool coverage used). */
   private bgpObjects: KubeObject[] = [];
+  private uninstallReported = false;
   /** Events already emitted this leadership period (an Event per change, not per reconcile). */
   private readonly reported = new Set<string>();
 
@@ -443,12 +444,45 @@ export class MetalLBMirror {
           `not mirrored: ${s.notCarried}; an earlier mirror of it, if any, is kept unchanged`,
         );
     }
-    const actions = planMirror(conv, existing);
+    let actions = planMirror(conv, existing);
+    if (actions.some((x) => x.op === 'delete') && (await this.metallbUninstalling(signal))) {
+      // Uninstalling MetalLB deletes its CRDs and with them every MetalLB object: following those
+      // deletions would remove every pool and L2Advertisement Portico serves from (the Services
+      // keep their IPs, but nothing would be announced). Keep every mirror instead.
+      actions = actions.filter((x) => x.op !== 'delete');
+      if (!this.uninstallReported) {
+        this.uninstallReported = true;
+        log.warn(
+          {},
+          'MetalLB mirror: metallb.io CRDs are being deleted or gone (MetalLB uninstalled?): keeping every mirror; they are yours now (remove the label portico.dev/mirrored-from) and set metallbCompat.enabled=false',
+        );
+      }
+    }
     for (const a of actions) {
       if (signal.aborted) return undefined;
       await this.execute(a, conv, sourceObj, signal);
     }
     return undefined;
+  }
+
+  /**
+   * Is either metallb.io CRD gone or being deleted? Read only before deleting a mirror (deletes
+   * are rare), with a get on exactly those two CRDs (CONTROLLER_METALLB_RULES).
+   */
+  private async metallbUninstalling(signal: AbortSignal): Promise<boolean> {
+    for (const r of [METALLB_POOLS, METALLB_L2ADVERTISEMENTS]) {
+      try {
+        const crd = await this.o.client.request<{ metadata?: { deletionTimestamp?: string } }>({
+          path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r.plural}.${METALLB_GROUP}`,
+          signal,
+        });
+        if (crd.metadata?.deletionTimestamp) return true;
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw err; // cannot tell: retry later rather than delete blindly
+      }
+    }
+    return false;
   }
 
   private report(obj: KubeObject, reason: string, note: string): void {

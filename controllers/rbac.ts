@@ -30,6 +30,13 @@ export const CONTROLLER_METALLB_RULES: readonly PolicyRule[] = [
     resources: ['ipaddresspools', 'l2advertisements'],
     verbs: ['get', 'list', 'watch'],
   },
+  // Before deleting a mirror: are MetalLB's CRDs being deleted (MetalLB uninstalled)? Then keep them.
+  {
+    apiGroups: ['apiextensions.k8s.io'],
+    resources: ['customresourcedefinitions'],
+    verbs: ['get'],
+    resourceNames: ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io'],
+  },
   // Listed once at start, only to report them: Portico has no BGP mode yet.
   {
     apiGroups: ['metallb.io'],

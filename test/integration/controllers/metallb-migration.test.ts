@@ -501,5 +501,54 @@ describe('MetalLB migration on a live cluster', () => {
       await sleep(1500);
       expect((await getPool(s.poolA)).metadata.generation).toBe(genA);
     });
+
+    // Last in this block: it deletes the metallb.io CRDs, as uninstalling MetalLB does.
+    test('(iii) uninstalling MetalLB (its CRDs and every MetalLB object deleted) keeps every mirror: nothing stops being announced', async () => {
+      const e = await TestEnv.create(sharedKubeConfig(), 'mlb-uninstall');
+      env = e;
+      const s = await seedMetalLB(e, 40);
+      e.onCleanup(() => deleteLabelled(e, POOLS_PATH, [s.poolA, s.poolB]));
+      e.onCleanup(() => deleteLabelled(e, L2_PATH, [s.l2]));
+      const { logger, lines } = capturingLogger();
+      const ctl = await e.start({ logger, metallbCompat: true, metallbNamespace: e.ns });
+      await ctl.whenLeading();
+      await ctl.metallbMirror?.whenActive(20_000);
+      await until(() => e.client.request({ path: `${L2_PATH}/${s.l2}` }), 20_000, 'L2Advertisement mirrored');
+      await expectNoIPMoved(e, s);
+
+      for (const n of CRD_NAMES)
+        await e.client.request({
+          method: 'DELETE',
+          path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${n}`,
+        });
+      await until(
+        async () => {
+          try {
+            await e.client.request({
+              path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAMES[0]}`,
+            });
+            return false;
+          } catch (err) {
+            return isNotFound(err);
+          }
+        },
+        30_000,
+        'metallb.io CRDs gone',
+      );
+      await until(
+        () => lines.some((l) => l.includes('metallb.io CRDs are being deleted or gone')),
+        20_000,
+        'uninstall warning',
+      );
+      await sleep(1500);
+      for (const name of [s.poolA, s.poolB]) {
+        const p = await e.client.request<{ metadata: { labels?: Record<string, string> } }>({
+          path: `${POOLS_PATH}/${name}`,
+        });
+        expect(p.metadata.labels?.[MIRRORED_LABEL], name).toBe('metallb');
+      }
+      await e.client.request({ path: `${L2_PATH}/${s.l2}` });
+      for (const [name, ip] of s.before) expect(ips(await e.getService(name)), name).toEqual([ip]);
+    });
   });
 });
