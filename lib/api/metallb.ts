@@ -145,12 +145,22 @@ function uniq<T>(xs: readonly T[]): T[] {
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Flatten `kind: List` documents (what `kubectl get -o yaml` prints) into their items. */
+/**
+ * Flatten list documents into their items: `kind: List` (what `kubectl get -o yaml` prints) and
+ * typed lists like `IPAddressPoolList` (the raw API answer), whose items carry no apiVersion/kind:
+ * those are taken from the list.
+ */
 export function flattenLists(docs: readonly unknown[]): unknown[] {
   const out: unknown[] = [];
   for (const d of docs) {
     if (isObject(d) && typeof d.kind === 'string' && d.kind.endsWith('List') && Array.isArray(d.items)) {
-      out.push(...flattenLists(d.items));
+      const itemKind = d.kind === 'List' ? undefined : d.kind.slice(0, -'List'.length);
+      const items = d.items.map((it) =>
+        itemKind && isObject(it) && it.kind === undefined
+          ? { apiVersion: d.apiVersion, kind: itemKind, ...it }
+          : it,
+      );
+      out.push(...flattenLists(items));
     } else if (d !== null && d !== undefined) {
       out.push(d);
     }

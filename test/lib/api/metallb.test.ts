@@ -416,6 +416,21 @@ describe('other kinds', () => {
   });
 });
 
+describe('lists', () => {
+  test('a typed list from the API (items without apiVersion/kind) is read as its kind', () => {
+    const r = convertMetalLB([
+      {
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'IPAddressPoolList',
+        items: [
+          { metadata: { name: 'p', namespace: 'metallb-system' }, spec: { addresses: ['10.0.0.0/24'] } },
+        ],
+      },
+    ]);
+    expect(r.pools.map((p) => p.metadata.name)).toEqual(['p']);
+  });
+});
+
 describe('selectors', () => {
   test('mergeSelectors: exact cases and the ones it refuses', () => {
     expect(mergeSelectors([])).toBeNull();
