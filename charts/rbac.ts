@@ -4,7 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTROLLER_CLUSTER_ROLE_RULES, CONTROLLER_LEASE_RULES } from '../controllers/rbac.ts';
+import {
+  CONTROLLER_CLUSTER_ROLE_RULES,
+  CONTROLLER_LEASE_RULES,
+  CONTROLLER_METALLB_RULES,
+} from '../controllers/rbac.ts';
 import { DNS_CLUSTER_ROLE_RULES } from '../dns/sources/rbac.ts';
 import type { PolicyRule } from '../lib/api/rbac.ts';
 import { SPEAKER_CLUSTER_ROLE_RULES, SPEAKER_NAMESPACE_RULES } from '../speaker/rbac.ts';
@@ -14,6 +18,8 @@ export interface ComponentRbac {
   component: string;
   /** Helm condition guarding the component (`.Values.x.enabled`), absent = always. */
   enabledValue?: string;
+  /** ServiceAccount suffix bound to the roles, when not `component` (extra grants of a component). */
+  serviceAccount?: string;
   clusterRules: readonly PolicyRule[];
   namespaceRules: readonly PolicyRule[];
 }
@@ -23,6 +29,14 @@ export const COMPONENTS: readonly ComponentRbac[] = [
     component: 'controller',
     clusterRules: CONTROLLER_CLUSTER_ROLE_RULES,
     namespaceRules: CONTROLLER_LEASE_RULES,
+  },
+  {
+    // The opt-in MetalLB mirror runs in the controller: its grants exist only when it is enabled.
+    component: 'controller-metallb',
+    enabledValue: '.Values.metallbCompat.enabled',
+    serviceAccount: 'controller',
+    clusterRules: CONTROLLER_METALLB_RULES,
+    namespaceRules: [],
   },
   {
     component: 'speaker',
@@ -76,7 +90,7 @@ roleRef:
   name: ${name}
 subjects:
   - kind: ServiceAccount
-    name: {{ include "portico.fullname" . }}-${c.component}
+    name: {{ include "portico.fullname" . }}-${c.serviceAccount ?? c.component}
     namespace: {{ .Release.Namespace }}
 `;
 }

@@ -18,6 +18,7 @@ import {
 } from '../lib/kube/index.ts';
 import { createLogger, type Logger } from '../lib/observe/log.ts';
 import { type ObserveServer, startObserveServer } from '../lib/observe/server.ts';
+import { MetalLBMirror } from './metallb-mirror.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { POOL_RESOURCE, type PoolObject } from './pools.ts';
 import { LeaderTerm, type NamespaceObject } from './reconcilers.ts';
@@ -51,6 +52,12 @@ export interface StartControllerOptions {
   resyncPeriodMs?: number;
   /** Called when this replica stops leading after having led (main.ts exits on it). */
   onLostLeadership?: () => void;
+  /** Mirror metallb.io IPAddressPools/L2Advertisements into Portico objects (ADR 090). Default false. */
+  metallbCompat?: boolean;
+  /** Namespace of MetalLB's objects; null = all namespaces. Default metallb-system. */
+  metallbNamespace?: string | null;
+  /** How often to look for the metallb.io CRDs while they are absent. Default 60 s. */
+  metallbProbeIntervalMs?: number;
 }
 
 export interface RunningController {
@@ -65,6 +72,8 @@ export interface RunningController {
   ready(): boolean;
   /** Resolves once this replica leads and its reconcilers run. */
   whenLeading(timeoutMs?: number): Promise<void>;
+  /** The MetalLB mirror, when metallbCompat is on. */
+  metallbMirror: MetalLBMirror | undefined;
   /** Stop; by default a leader releases the Lease (graceful). `{ release: false }` mimics a crash. */
   stop(opts?: { release?: boolean }): Promise<void>;
 }
@@ -111,6 +120,22 @@ export async function startController(opts: StartControllerOptions = {}): Promis
     logger: klog,
   });
 
+  // Opt-in: mirror MetalLB's objects into Portico's (the allocator and speaker then need no change).
+  const mirror = opts.metallbCompat
+    ? new MetalLBMirror({
+        client,
+        log: klog,
+        recorder,
+        pools,
+        namespace: opts.metallbNamespace === undefined ? 'metallb-system' : opts.metallbNamespace,
+        resyncPeriodMs,
+        registry: metrics.registry,
+        ...(opts.metallbProbeIntervalMs !== undefined
+          ? { probeIntervalMs: opts.metallbProbeIntervalMs }
+          : {}),
+      })
+    : undefined;
+
   let term: LeaderTerm | undefined;
   let termDone: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -145,6 +170,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
           // 1 only once the state is restored: from here on this replica writes.
           metrics.leader.set(1);
           log.info({ identity }, 'leading: state restored, reconciling');
+          mirror?.lead(signal);
           for (const w of leadWaiters) w();
         }
       } catch (err) {
@@ -188,6 +214,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   services.start();
   pools.start();
   namespaces.start();
+  mirror?.start();
   const ready = () => services.hasSynced() && pools.hasSynced() && namespaces.hasSynced();
 
   let server: ObserveServer | undefined;
@@ -230,6 +257,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
     metrics,
     metricsAddress: server?.address ?? null,
     client,
+    metallbMirror: mirror,
     isLeader: () => term?.isRunning() ?? false,
     ready,
     whenLeading(timeoutMs = 60_000) {
@@ -256,6 +284,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
       if (elector) await elector.stop({ release: o.release ?? true });
       stopCtl.abort();
       await termDone;
+      await mirror?.stop();
       await Promise.all([services.stop(), pools.stop(), namespaces.stop()]);
       await recorder.close().catch(() => {});
       await server?.close();

@@ -19,6 +19,9 @@ export const USAGE = `usage: node controllers/main.ts [flags]
   --reclaim-out-of-pool      give Services whose IP left every pool a new address (default off)
   --concurrency N            parallel Service reconciles (default 16)
   --identity ID              Lease holder identity (default: $POD_NAME, else the host name)
+  --metallb-compat           mirror metallb.io IPAddressPools and L2Advertisements into Portico
+                             objects while MetalLB's CRDs are installed (default off)
+  --metallb-namespace NS     namespace of MetalLB's objects (default metallb-system; "" = all)
   -h, --help`;
 
 export type ParsedFlags =
@@ -67,6 +70,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedF
         'reclaim-out-of-pool': { type: 'boolean' },
         concurrency: { type: 'string' },
         identity: { type: 'string' },
+        'metallb-compat': { type: 'boolean' },
+        'metallb-namespace': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -115,6 +120,13 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedF
     if (!Number.isInteger(n) || n < 1 || n > 256)
       return { ok: false, error: '--concurrency: an integer 1..256' };
     options.concurrency = n;
+  }
+  options.metallbCompat = values['metallb-compat'] === true;
+  const mns = str('metallb-namespace');
+  if (mns !== undefined) {
+    if (mns !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(mns))
+      return { ok: false, error: `--metallb-namespace: ${JSON.stringify(mns)} is not a namespace name` };
+    options.metallbNamespace = mns === '' ? null : mns;
   }
   if (str('identity')) options.identity = str('identity') as string;
   else if (env.POD_NAME?.trim()) options.identity = env.POD_NAME.trim();

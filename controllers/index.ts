@@ -9,6 +9,7 @@ export {
 export {
   CONTROLLER_CLUSTER_ROLE_RULES,
   CONTROLLER_LEASE_RULES,
+  CONTROLLER_METALLB_RULES,
   controllerClusterRole,
   controllerLeaseRole,
 } from './rbac.ts';

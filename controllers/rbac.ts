@@ -18,17 +18,53 @@ export const CONTROLLER_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
+/**
+ * Extra cluster-wide rules of the opt-in MetalLB mirror (--metallb-compat, chart value
+ * metallbCompat.enabled): read MetalLB's objects, and create/update/delete the Portico objects it
+ * mirrors (only those labelled portico.dev/mirrored-from=metallb; RBAC cannot say that, the code
+ * does: controllers/metallb-mirror.ts). Discovery of metallb.io needs no grant (system:discovery).
+ */
+export const CONTROLLER_METALLB_RULES: readonly PolicyRule[] = [
+  {
+    apiGroups: ['metallb.io'],
+    resources: ['ipaddresspools', 'l2advertisements'],
+    verbs: ['get', 'list', 'watch'],
+  },
+  // Before deleting a mirror: are MetalLB's CRDs being deleted (MetalLB uninstalled)? Then keep them.
+  {
+    apiGroups: ['apiextensions.k8s.io'],
+    resources: ['customresourcedefinitions'],
+    verbs: ['get'],
+    resourceNames: ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io'],
+  },
+  // Listed once at start, only to report them: Portico has no BGP mode yet.
+  {
+    apiGroups: ['metallb.io'],
+    resources: ['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles'],
+    verbs: ['list'],
+  },
+  { apiGroups: [GROUP], resources: [PLURALS.IPAddressPool], verbs: ['create', 'update', 'delete'] },
+  {
+    apiGroups: [GROUP],
+    resources: [PLURALS.L2Advertisement],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+  },
+];
+
 /** Rules in the Lease namespace only (bind with a RoleBinding there). */
 export const CONTROLLER_LEASE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
-export function controllerClusterRole(name = 'portico-controller'): Record<string, unknown> {
+export function controllerClusterRole(
+  name = 'portico-controller',
+  rules: readonly PolicyRule[] = CONTROLLER_CLUSTER_ROLE_RULES,
+): Record<string, unknown> {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name, labels: { 'app.kubernetes.io/part-of': 'portico' } },
-    rules: CONTROLLER_CLUSTER_ROLE_RULES.map((r) => ({ ...r })),
+    rules: rules.map((r) => ({ ...r })),
   };
 }
 

@@ -60,6 +60,36 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
     expect(spec.securityContext.fsGroup).toBe(container.securityContext.runAsGroup);
   });
 
+  it('metallbCompat: off by default; enabled adds the controller flags and the mirror grants, bound to the controller', () => {
+    const off = helmTemplate();
+    const ctlArgs = (docs: ReturnType<typeof helmTemplate>) =>
+      docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'portico-controller')?.spec.template
+        .spec.containers[0].args as string[];
+    expect(ctlArgs(off).filter((a) => a.startsWith('--metallb'))).toEqual([]);
+    expect(off.some((d) => d.metadata?.name === 'portico-controller-metallb')).toBe(false);
+    const on = helmTemplate(['--set', 'metallbCompat.enabled=true', '--set', 'metallbCompat.namespace=lb']);
+    expect(ctlArgs(on).filter((a) => a.startsWith('--metallb'))).toEqual([
+      '--metallb-compat',
+      '--metallb-namespace=lb',
+    ]);
+    const role = on.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'portico-controller-metallb');
+    expect(role?.rules).toEqual(
+      expect.arrayContaining([
+        {
+          apiGroups: ['metallb.io'],
+          resources: ['ipaddresspools', 'l2advertisements'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ]),
+    );
+    const binding = on.find(
+      (d) => d.kind === 'ClusterRoleBinding' && d.metadata.name === 'portico-controller-metallb',
+    );
+    expect(binding?.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'portico-controller', namespace: 'portico-system' },
+    ]);
+  });
+
   it('leaves out DNS and the speaker when disabled, and renders pools with their L2Advertisement', () => {
     const docs = helmTemplate([
       '--set',

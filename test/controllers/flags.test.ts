@@ -96,3 +96,19 @@ describe('RBAC rules', () => {
     expect(services?.verbs).toEqual(['get', 'list', 'watch', 'patch']);
   });
 });
+
+describe('parseFlags: MetalLB mirror', () => {
+  test('off by default; --metallb-compat turns it on; the namespace defaults in the controller', () => {
+    const off = parseFlags([], {});
+    expect(off.ok && off.options.metallbCompat).toBe(false);
+    expect(off.ok && off.options.metallbNamespace).toBeUndefined();
+    const on = parseFlags(['--metallb-compat', '--metallb-namespace', 'lb'], {});
+    expect(on.ok && [on.options.metallbCompat, on.options.metallbNamespace]).toEqual([true, 'lb']);
+    const all = parseFlags(['--metallb-compat', '--metallb-namespace='], {});
+    expect(all.ok && all.options.metallbNamespace).toBeNull();
+  });
+  test('a bad namespace is a usage error naming the flag', () => {
+    const r = parseFlags(['--metallb-namespace', 'Bad_NS'], {});
+    expect(r).toEqual({ ok: false, error: '--metallb-namespace: "Bad_NS" is not a namespace name' });
+  });
+});

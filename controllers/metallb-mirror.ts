@@ -1,0 +1,607 @@
+// Opt-in live mirror of MetalLB's metallb.io IPAddressPools and L2Advertisements into Portico's
+// own kinds (controller flag --metallb-compat, chart value metallbCompat.enabled), so a cluster can
+// switch controllers with its existing MetalLB objects and the allocator and speaker need no
+// change. Design and trade-offs: docs/decisions/090-metallb-migration.md.
+//
+// - Pure core `planMirror()`: desired objects (lib/api/metallb.ts in mirror mode) + the Portico
+//   objects that exist → creates, updates, deletes, conflicts, held objects. Level-based: the whole
+//   set is recomputed from the caches on every change, under ONE work-queue key.
+// - Ownership: the mirror only updates or deletes objects labelled portico.dev/mirrored-from=metallb,
+//   with optimistic concurrency (update: resourceVersion; delete: uid + resourceVersion
+//   preconditions), and creates with POST (409 if someone was first). A user-made object of the same
+//   name is never touched: a MirrorConflict Warning Event on the MetalLB object says so.
+// - A MetalLB object that becomes unusable (bad addresses…) keeps its last good mirror: an Event
+//   explains, nothing is deleted, so no VIP loses its pool or its announcement. Only a MetalLB
+//   object that is gone (or no longer produces that name) takes its mirror with it.
+// - Runs only while the metallb.io CRDs exist: discovery is probed at start and every
+//   probeIntervalMs while absent (a clear log line says so); informers start once they appear.
+// - Writes only on the leader (mirror.lead(signal) from the leader term), like everything else.
+
+import type { Registry } from 'prom-client';
+import { KINDS, PLURALS } from '../lib/api/group.ts';
+import {
+  type ConversionResult,
+  convertMetalLB,
+  formatFinding,
+  METALLB_GROUP,
+  METALLB_LABEL_VALUE,
+  MIRRORED_LABEL,
+  SOURCE_ANNOTATION,
+  type SourceRef,
+  sourceRefText,
+} from '../lib/api/metallb.ts';
+import type { IPAddressPool, L2Advertisement } from '../lib/api/types.ts';
+import { DEFAULTS } from '../lib/api/types.ts';
+import {
+  Controller,
+  collectionPath,
+  type EventRecorder,
+  errInfo,
+  Informer,
+  isConflict,
+  isNotFound,
+  type KubeClient,
+  type KubeLogger,
+  type KubeObject,
+  objectPath,
+  type ResourceRef,
+  statusCodeOf,
+} from '../lib/kube/index.ts';
+import { POOL_RESOURCE, type PoolObject } from './pools.ts';
+
+export const MIRROR_FIELD_MANAGER = 'portico-metallb-mirror';
+
+export const L2_RESOURCE = {
+  group: POOL_RESOURCE.group,
+  version: POOL_RESOURCE.version,
+  plural: PLURALS.L2Advertisement,
+  namespaced: false,
+  kind: KINDS.L2Advertisement,
+} as const satisfies ResourceRef;
+
+const metallbResource = (plural: string, kind: string): ResourceRef & { kind: string } => ({
+  group: METALLB_GROUP,
+  version: 'v1beta1',
+  plural,
+  namespaced: true,
+  kind,
+});
+export const METALLB_POOLS = metallbResource('ipaddresspools', 'IPAddressPool');
+export const METALLB_L2ADVERTISEMENTS = metallbResource('l2advertisements', 'L2Advertisement');
+/** BGP-mode kinds: listed once when the mirror starts, only to report them (no BGP mode yet). */
+export const METALLB_BGP = [
+  { ...metallbResource('bgppeers', 'BGPPeer'), versions: ['v1beta2', 'v1beta1'] },
+  { ...metallbResource('bgpadvertisements', 'BGPAdvertisement'), versions: ['v1beta1'] },
+  { ...metallbResource('communities', 'Community'), versions: ['v1beta1'] },
+  { ...metallbResource('bfdprofiles', 'BFDProfile'), versions: ['v1beta1'] },
+];
+
+/** Event reasons on MetalLB objects (kubectl describe ipaddresspools.metallb.io …). */
+export const MIRROR_EVENT_REASONS = {
+  /** A Portico object of that name exists and was not made by the mirror: left alone. */
+  Conflict: 'MirrorConflict',
+  /** The object cannot be carried (invalid, or rejected by the apiserver); its last mirror is kept. */
+  NotCarried: 'MetalLBNotCarried',
+  /** Part of the object cannot be carried (a warning finding). */
+  FieldNotCarried: 'MetalLBFieldNotCarried',
+  Mirrored: 'Mirrored',
+} as const;
+
+type PorticoObject = (IPAddressPool | L2Advertisement) & KubeObject;
+type PorticoKind = 'IPAddressPool' | 'L2Advertisement';
+
+export interface ExistingObject {
+  kind: PorticoKind;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  spec?: unknown;
+}
+
+export type MirrorAction =
+  | { op: 'create'; object: PorticoObject }
+  | { op: 'update'; object: PorticoObject; resourceVersion: string }
+  | { op: 'delete'; kind: PorticoKind; name: string; uid?: string; resourceVersion?: string; why: string }
+  | { op: 'conflict'; kind: PorticoKind; name: string; source: SourceRef }
+  | { op: 'hold'; kind: PorticoKind; name: string; source: string; why: string };
+
+/** The spec as the apiserver stores it (CRD defaults applied), so comparisons do not flap. */
+export function withDefaults(o: PorticoObject): PorticoObject {
+  if (o.kind !== KINDS.IPAddressPool) return o;
+  const p = o as IPAddressPool;
+  return {
+    ...(p as PorticoObject & IPAddressPool),
+    spec: {
+      ...p.spec,
+      autoAssign: p.spec.autoAssign ?? DEFAULTS.autoAssign,
+      avoidBuggyIPs: p.spec.avoidBuggyIPs ?? DEFAULTS.avoidBuggyIPs,
+    },
+  };
+}
+
+/** JSON with sorted keys: equality that ignores key order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
+function isMirrored(e: ExistingObject): boolean {
+  return e.labels?.[MIRRORED_LABEL] === METALLB_LABEL_VALUE;
+}
+
+/**
+ * Pure: what to do so Portico's objects match the MetalLB objects. `existing` is every Portico
+ * IPAddressPool and L2Advertisement (mirrored or not).
+ */
+export function planMirror(conv: ConversionResult, existing: readonly ExistingObject[]): MirrorAction[] {
+  const actions: MirrorAction[] = [];
+  const byKey = new Map(existing.map((e) => [`${e.kind}/${e.name}`, e]));
+  const desired = [...conv.pools, ...conv.l2Advertisements].map((o) => withDefaults(o as PorticoObject));
+  const wanted = new Set<string>();
+  const sourceOf = (o: PorticoObject): SourceRef | undefined => {
+    const text = o.metadata?.annotations?.[SOURCE_ANNOTATION];
+    return conv.sources.find((s) => sourceRefText(s) === text);
+  };
+  for (const o of desired) {
+    const kind = o.kind as PorticoKind;
+    const name = o.metadata?.name ?? '';
+    const key = `${kind}/${name}`;
+    wanted.add(key);
+    const e = byKey.get(key);
+    if (!e) {
+      actions.push({ op: 'create', object: o });
+      continue;
+    }
+    if (!isMirrored(e)) {
+      const source = sourceOf(o);
+      if (source) actions.push({ op: 'conflict', kind, name, source });
+      continue;
+    }
+    const same =
+      canonical(e.spec ?? {}) === canonical(o.spec ?? {}) &&
+      canonical(e.labels ?? {}) === canonical(o.metadata?.labels ?? {}) &&
+      canonical(e.annotations ?? {}) === canonical(o.metadata?.annotations ?? {});
+    if (!same) actions.push({ op: 'update', object: o, resourceVersion: e.resourceVersion ?? '' });
+  }
+  // Sources that exist but cannot be carried keep every mirror they made (last good state).
+  const held = new Map<string, string>();
+  for (const s of conv.sources) if (s.notCarried !== null) held.set(sourceRefText(s), s.notCarried);
+  for (const e of existing) {
+    const key = `${e.kind}/${e.name}`;
+    if (!isMirrored(e) || wanted.has(key)) continue;
+    const src = e.annotations?.[SOURCE_ANNOTATION] ?? '';
+    const why = held.get(src);
+    if (why !== undefined) {
+      actions.push({ op: 'hold', kind: e.kind, name: e.name, source: src, why });
+      continue;
+    }
+    const del: MirrorAction = {
+      op: 'delete',
+      kind: e.kind,
+      name: e.name,
+      why: conv.sources.some((s) => sourceRefText(s) === src)
+        ? `${src} no longer produces it`
+        : `${src || 'its MetalLB source'} is gone`,
+    };
+    if (e.uid) del.uid = e.uid;
+    if (e.resourceVersion) del.resourceVersion = e.resourceVersion;
+    actions.push(del);
+  }
+  return actions;
+}
+
+// ------------------------------------------------------------------------------------- I/O shell
+
+export interface MirrorOptions {
+  client: KubeClient;
+  log: KubeLogger;
+  recorder: EventRecorder;
+  /** The controller's IPAddressPool informer (shared). */
+  pools: Informer<PoolObject>;
+  /** Namespace MetalLB's objects live in; null = all namespaces. */
+  namespace: string | null;
+  /** Re-probe discovery this often while the metallb.io CRDs are absent. Default 60 s. */
+  probeIntervalMs?: number;
+  resyncPeriodMs?: number;
+  registry?: Registry;
+}
+
+interface MetalLBObject extends KubeObject {
+  spec?: unknown;
+}
+
+export class MetalLBMirror {
+  private readonly o: MirrorOptions;
+  private metallbPools: Informer<MetalLBObject> | undefined;
+  private metallbL2: Informer<MetalLBObject> | undefined;
+  private porticoL2: Informer<L2Advertisement & KubeObject> | undefined;
+  private controller: Controller | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private found = false;
+  private readonly foundWaiters = new Set<() => void>();
+  /** BGP-mode objects found when the mirror started (reported, and their pool coverage used). */
+  private bgpObjects: KubeObject[] = [];
+  private uninstallReported = false;
+  /** Events already emitted this leadership period (an Event per change, not per reconcile). */
+  private readonly reported = new Set<string>();
+
+  constructor(o: MirrorOptions) {
+    this.o = o;
+  }
+
+  /** Begin probing; informers start once the metallb.io CRDs are served. */
+  start(): void {
+    void this.probe();
+  }
+
+  /** True once the metallb.io CRDs were found and the informers run. */
+  active(): boolean {
+    return this.found;
+  }
+
+  whenActive(timeoutMs = 60_000): Promise<void> {
+    if (this.found) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        this.foundWaiters.delete(done);
+        reject(new Error(`metallb.io CRDs not found within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.foundWaiters.add(done);
+    });
+  }
+
+  private async probe(): Promise<void> {
+    if (this.stopped || this.found) return;
+    const { client, log } = this.o;
+    let served = false;
+    try {
+      const list = await client.request<{ resources?: Array<{ name?: string }> }>({
+        path: `/apis/${METALLB_GROUP}/v1beta1`,
+      });
+      const names = new Set((list.resources ?? []).map((r) => r.name));
+      served = names.has(METALLB_POOLS.plural) && names.has(METALLB_L2ADVERTISEMENTS.plural);
+    } catch (err) {
+      if (!isNotFound(err))
+        log.warn({ ...errInfo(err) }, 'MetalLB mirror: discovery of metallb.io failed; retrying');
+    }
+    if (this.stopped) return;
+    if (!served) {
+      const every = this.o.probeIntervalMs ?? 60_000;
+      log.info(
+        { group: `${METALLB_GROUP}/v1beta1`, retryMs: every },
+        'MetalLB mirror enabled but the metallb.io IPAddressPool/L2Advertisement CRDs are not installed: nothing to mirror; checking again later',
+      );
+      this.probeTimer = setTimeout(() => void this.probe(), every);
+      return;
+    }
+    this.startInformers();
+  }
+
+  private startInformers(): void {
+    const { client, log } = this.o;
+    const ns = this.o.namespace ?? undefined;
+    const common = {
+      logger: log,
+      ...(this.o.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.o.resyncPeriodMs } : {}),
+    };
+    this.metallbPools = new Informer<MetalLBObject>(client, {
+      resource: METALLB_POOLS,
+      ...(ns ? { namespace: ns } : {}),
+      ...common,
+    });
+    this.metallbL2 = new Informer<MetalLBObject>(client, {
+      resource: METALLB_L2ADVERTISEMENTS,
+      ...(ns ? { namespace: ns } : {}),
+      ...common,
+    });
+    this.porticoL2 = new Informer<L2Advertisement & KubeObject>(client, { resource: L2_RESOURCE, ...common });
+    const kick = () => this.controller?.enqueue('mirror');
+    for (const inf of [this.metallbPools, this.metallbL2, this.porticoL2] as Array<Informer<KubeObject>>) {
+      inf.addHandlers({ add: kick, update: kick, delete: kick });
+    }
+    this.o.pools.addHandlers({ add: kick, update: kick, delete: kick });
+    this.metallbPools.start();
+    this.metallbL2.start();
+    this.porticoL2.start();
+    void this.readBgp();
+    this.found = true;
+    log.info({ namespace: this.o.namespace ?? 'all' }, 'MetalLB mirror: metallb.io CRDs found, mirroring');
+    for (const w of this.foundWaiters) w();
+    this.foundWaiters.clear();
+    kick();
+  }
+
+  /**
+   * List MetalLB's BGP objects once: Portico has no BGP mode, so they are only reported (a warning
+   * with their count; the converter warns on pools announced only by BGP). Kinds not installed or
+   * not readable are skipped.
+   */
+  private async readBgp(): Promise<void> {
+    const { client, log } = this.o;
+    const found: KubeObject[] = [];
+    for (const r of METALLB_BGP) {
+      for (const version of r.versions) {
+        try {
+          const items = await client.list<KubeObject>(
+            { ...r, version },
+            this.o.namespace === null ? {} : { namespace: this.o.namespace },
+          );
+          for (const it of items)
+            found.push({ ...it, apiVersion: `${METALLB_GROUP}/${version}`, kind: r.kind });
+          break;
+        } catch (err) {
+          const code = statusCodeOf(err);
+          if (code !== 404 && code !== 403)
+            log.warn({ kind: r.kind, ...errInfo(err) }, 'MetalLB mirror: listing failed');
+          else log.debug({ kind: r.kind, version, code }, 'MetalLB mirror: kind not listed');
+        }
+      }
+    }
+    this.bgpObjects = found;
+    if (found.length > 0) {
+      log.warn(
+        { objects: found.map((o) => `${o.kind}/${o.metadata?.name}`) },
+        `MetalLB mirror: BGP mode is not supported yet; ${found.length} object${found.length === 1 ? '' : 's'} not carried`,
+      );
+      this.controller?.enqueue('mirror');
+    }
+  }
+
+  /** Reconcile (write) while `signal` is not aborted: called at the start of each leader term. */
+  lead(signal: AbortSignal): void {
+    if (this.stopped || signal.aborted) return;
+    this.reported.clear();
+    const ctl = new Controller({
+      name: 'metallb-mirror',
+      reconcile: (_k, s) => this.reconcile(AbortSignal.any([s, signal])),
+      logger: this.o.log,
+      ...(this.o.registry ? { registry: this.o.registry } : {}),
+    });
+    this.controller = ctl;
+    ctl.enqueue('mirror');
+    ctl.start();
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (this.controller === ctl) this.controller = undefined;
+        void ctl.stop();
+      },
+      { once: true },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.probeTimer);
+    const ctl = this.controller;
+    this.controller = undefined;
+    await ctl?.stop();
+    await Promise.all([this.metallbPools?.stop(), this.metallbL2?.stop(), this.porticoL2?.stop()]);
+  }
+
+  private synced(): boolean {
+    return (
+      this.found &&
+      (this.metallbPools?.hasSynced() ?? false) &&
+      (this.metallbL2?.hasSynced() ?? false) &&
+      (this.porticoL2?.hasSynced() ?? false) &&
+      this.o.pools.hasSynced()
+    );
+  }
+
+  /** One pass over everything (level-based). */
+  async reconcile(signal: AbortSignal): Promise<{ requeueAfter?: number } | undefined> {
+    if (!this.synced()) return this.found ? { requeueAfter: 200 } : undefined;
+    const { log } = this.o;
+    const sources = [
+      ...(this.metallbPools?.list() ?? []).map((o) => ({
+        ...o,
+        apiVersion: `${METALLB_GROUP}/v1beta1`,
+        kind: 'IPAddressPool',
+      })),
+      ...(this.metallbL2?.list() ?? []).map((o) => ({
+        ...o,
+        apiVersion: `${METALLB_GROUP}/v1beta1`,
+        kind: 'L2Advertisement',
+      })),
+      ...this.bgpObjects,
+    ];
+    const conv = convertMetalLB(sources, { mode: 'mirror' });
+    const existing: ExistingObject[] = [
+      ...this.o.pools.list().map((p) => existingOf('IPAddressPool', p)),
+      ...(this.porticoL2?.list() ?? []).map((l) => existingOf('L2Advertisement', l)),
+    ];
+    const sourceObj = (ref: { namespace: string; name: string; kind: string }): KubeObject | undefined =>
+      sources.find(
+        (s) =>
+          s.kind === ref.kind &&
+          s.metadata?.name === ref.name &&
+          (s.metadata?.namespace ?? '') === ref.namespace,
+      );
+    // Findings: warnings become Events on their MetalLB object, notes go to the debug log.
+    for (const f of conv.findings) {
+      const obj = f.source ? sourceObj(f.source) : undefined;
+      if (f.level === 'warning' && obj)
+        this.report(obj, MIRROR_EVENT_REASONS.FieldNotCarried, formatFinding(f));
+      else log.debug({ finding: formatFinding(f) }, 'MetalLB mirror');
+    }
+    for (const s of conv.sources) {
+      const obj = sourceObj(s);
+      if (s.notCarried !== null && obj)
+        this.report(
+          obj,
+          MIRROR_EVENT_REASONS.NotCarried,
+          `not mirrored: ${s.notCarried}; an earlier mirror of it, if any, is kept unchanged`,
+        );
+    }
+    let actions = planMirror(conv, existing);
+    if (actions.some((x) => x.op === 'delete') && (await this.metallbUninstalling(signal))) {
+      // Uninstalling MetalLB deletes its CRDs and with them every MetalLB object: following those
+      // deletions would remove every pool and L2Advertisement Portico serves from (the Services
+      // keep their IPs, but nothing would be announced). Keep every mirror instead.
+      actions = actions.filter((x) => x.op !== 'delete');
+      if (!this.uninstallReported) {
+        this.uninstallReported = true;
+        log.warn(
+          {},
+          'MetalLB mirror: metallb.io CRDs are being deleted or gone (MetalLB uninstalled?): keeping every mirror; they are yours now (remove the label portico.dev/mirrored-from) and set metallbCompat.enabled=false',
+        );
+      }
+    }
+    for (const a of actions) {
+      if (signal.aborted) return undefined;
+      await this.execute(a, conv, sourceObj, signal);
+    }
+    return undefined;
+  }
+
+  /**
+   * Is either metallb.io CRD gone or being deleted? Read only before deleting a mirror (deletes
+   * are rare), with a get on exactly those two CRDs (CONTROLLER_METALLB_RULES).
+   */
+  private async metallbUninstalling(signal: AbortSignal): Promise<boolean> {
+    for (const r of [METALLB_POOLS, METALLB_L2ADVERTISEMENTS]) {
+      try {
+        const crd = await this.o.client.request<{ metadata?: { deletionTimestamp?: string } }>({
+          path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r.plural}.${METALLB_GROUP}`,
+          signal,
+        });
+        if (crd.metadata?.deletionTimestamp) return true;
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw err; // cannot tell: retry later rather than delete blindly
+      }
+    }
+    return false;
+  }
+
+  private report(obj: KubeObject, reason: string, note: string): void {
+    const key = `${obj.metadata?.namespace}/${obj.metadata?.name}/${reason}/${note}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.o.recorder.warning(obj, reason, note);
+    this.o.log.warn(
+      { object: `${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`, reason, note },
+      'MetalLB mirror',
+    );
+  }
+
+  private async execute(
+    a: MirrorAction,
+    conv: ConversionResult,
+    sourceObj: (ref: { namespace: string; name: string; kind: string }) => KubeObject | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { client, log } = this.o;
+    const resOf = (kind: PorticoKind): ResourceRef =>
+      kind === 'IPAddressPool' ? POOL_RESOURCE : L2_RESOURCE;
+    const sourceFor = (o: PorticoObject) => {
+      const text = o.metadata?.annotations?.[SOURCE_ANNOTATION];
+      const s = conv.sources.find((x) => sourceRefText(x) === text);
+      return s ? sourceObj(s) : undefined;
+    };
+    try {
+      switch (a.op) {
+        case 'create': {
+          await client.request({
+            method: 'POST',
+            path: collectionPath(resOf(a.object.kind as PorticoKind)),
+            query: { fieldManager: MIRROR_FIELD_MANAGER },
+            body: a.object,
+            signal,
+          });
+          log.info({ object: `${a.object.kind}/${a.object.metadata?.name}` }, 'MetalLB mirror: created');
+          return;
+        }
+        case 'update': {
+          const body = {
+            ...a.object,
+            metadata: { ...a.object.metadata, resourceVersion: a.resourceVersion },
+          };
+          await client.request({
+            method: 'PUT',
+            path: objectPath(resOf(a.object.kind as PorticoKind), undefined, a.object.metadata?.name ?? ''),
+            query: { fieldManager: MIRROR_FIELD_MANAGER },
+            body,
+            signal,
+          });
+          log.info({ object: `${a.object.kind}/${a.object.metadata?.name}` }, 'MetalLB mirror: updated');
+          return;
+        }
+        case 'delete': {
+          const preconditions: Record<string, string> = {};
+          if (a.uid) preconditions.uid = a.uid;
+          if (a.resourceVersion) preconditions.resourceVersion = a.resourceVersion;
+          await client.request({
+            method: 'DELETE',
+            path: objectPath(resOf(a.kind), undefined, a.name),
+            body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions },
+            signal,
+          });
+          log.info({ object: `${a.kind}/${a.name}`, why: a.why }, 'MetalLB mirror: deleted');
+          return;
+        }
+        case 'conflict': {
+          const obj = sourceObj(a.source);
+          if (obj)
+            this.report(
+              obj,
+              MIRROR_EVENT_REASONS.Conflict,
+              `${a.kind}/${a.name} (portico.dev) exists and was not made by the MetalLB mirror: left unchanged and this object not mirrored; delete or rename one of them`,
+            );
+          return;
+        }
+        case 'hold':
+          log.debug(
+            { object: `${a.kind}/${a.name}`, source: a.source, why: a.why },
+            'MetalLB mirror: kept last good',
+          );
+          return;
+      }
+    } catch (err) {
+      if (isNotFound(err) && a.op === 'delete') return; // already gone
+      if (isConflict(err)) throw err; // raced with someone: the next pass sees their write
+      const code = statusCodeOf(err);
+      if ((a.op === 'create' || a.op === 'update') && code !== undefined && code >= 400 && code < 500) {
+        // The apiserver refuses it (validation): bad input, not a transient failure. Say so on the
+        // MetalLB object; retrying cannot help until it changes (which enqueues a new pass).
+        const src = sourceFor(a.object);
+        const msg = err instanceof Error ? err.message : String(err);
+        if (src)
+          this.report(
+            src,
+            MIRROR_EVENT_REASONS.NotCarried,
+            `${a.object.kind}/${a.object.metadata?.name} rejected by the apiserver: ${msg}`,
+          );
+        else
+          log.warn(
+            { object: `${a.object.kind}/${a.object.metadata?.name}`, err: msg },
+            'MetalLB mirror: rejected',
+          );
+        return;
+      }
+      throw err;
+    }
+  }
+}
+
+function existingOf(kind: PorticoKind, o: KubeObject & { spec?: unknown }): ExistingObject {
+  const e: ExistingObject = { kind, name: o.metadata?.name ?? '' };
+  const m = o.metadata;
+  if (m?.uid) e.uid = m.uid;
+  if (m?.resourceVersion) e.resourceVersion = m.resourceVersion;
+  if (m?.labels) e.labels = m.labels;
+  if (m?.annotations) e.annotations = m.annotations;
+  if (o.spec !== undefined) e.spec = o.spec;
+  return e;
+}
