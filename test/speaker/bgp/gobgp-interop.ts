@@ -25,6 +25,7 @@ import {
 } from '../../../speaker/bgp/codec.ts';
 import { type Action, type FsmEvent, initialState, step, type Timer } from '../../../speaker/bgp/fsm.ts';
 import type { PeerConfig } from '../../../speaker/bgp/negotiate.ts';
+import { advertise } from '../../../speaker/bgp/routes.ts';
 
 const API = '127.0.0.1:50151';
 const dir = mkdtempSync(join(tmpdir(), 'portico-gobgp-'));
@@ -188,6 +189,15 @@ function act(a: Action) {
         ],
         nlri: [],
       });
+      // And what the shell will really send: routes.ts's builder.
+      const built = advertise(
+        [
+          { prefix: '198.51.100.12/32', largeCommunities: [[65001, 7, 7]] },
+          { prefix: '2001:db8:1::11/128', communities: [65001 * 65536 + 200] },
+        ],
+        { localAs: 65001, session: a.session, nextHopV4: '192.0.2.1', nextHopV6: ['2001:db8::2'] },
+      );
+      for (const u of built.updates) send(u);
       send(endOfRib(2, 1));
       break;
     }
@@ -270,6 +280,12 @@ try {
     'GoBGP RIB has our IPv6 route via MP_REACH (global + link-local next hop)',
     /2001:db8:1::10\/128\s+2001:db8::2\s+65001/.test(v6),
     v6,
+  ]);
+  results.push([
+    'GoBGP RIB has the routes built by routes.ts advertise()',
+    /198\.51\.100\.12\/32\s+192\.0\.2\.1\s+65001.*LargeCommunity: \[ ?65001:7:7\]/.test(v4) &&
+      /2001:db8:1::11\/128\s+2001:db8::2\s+65001.*Communities: 65001:200/.test(v6),
+    v4 + v6,
   ]);
   const updates = received.filter((r) => r.startsWith('update '));
   results.push([
