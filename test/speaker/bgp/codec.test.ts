@@ -310,6 +310,11 @@ describe('framing', () => {
   ];
   for (const [name, bytes, subcode, data] of headerErrors) {
     it(`Message Header Error for ${name}`, () => {
+      // The framer itself refuses it (a stream reader never hands such a body on).
+      expect(readFrame(bytes)).toMatchObject({
+        kind: 'error',
+        error: { notification: { code: 1, subcode } },
+      });
       const r = decodeMessage(bytes, FOUR);
       expect(r).toMatchObject({ kind: 'session-reset', notification: { code: 1, subcode } });
       if (r.kind === 'session-reset') expect(Buffer.from(r.notification.data).toString('hex')).toBe(data);
