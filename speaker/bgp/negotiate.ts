@@ -176,3 +176,46 @@ export function resolveCollision(
   if (l !== r) return l < r ? 'close-ours' : 'close-theirs';
   return localAs < remoteAs ? 'close-ours' : 'close-theirs';
 }
+
+/**
+ * Every problem with a PeerConfig, as sentences naming the field (empty when valid). The shell
+ * refuses to start a session from a config with problems rather than let the peer refuse it.
+ */
+export function checkPeerConfig(c: PeerConfig): string[] {
+  const errs: string[] = [];
+  const asn = (n: number) => Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+  if (!asn(c.localAs)) errs.push(`localAs ${c.localAs} must be an AS number 1..4294967295`);
+  if (typeof c.peerAs === 'number' && !asn(c.peerAs)) {
+    errs.push(`peerAs ${c.peerAs} must be an AS number 1..4294967295, 'internal' or 'external'`);
+  }
+  if (!parseIPv4(c.localId) || u32(c.localId) === 0) {
+    errs.push(`localId ${JSON.stringify(c.localId)} must be a non-zero dotted quad (RFC 6286)`);
+  }
+  if (
+    !Number.isInteger(c.holdTime) ||
+    c.holdTime < 0 ||
+    c.holdTime > 0xffff ||
+    c.holdTime === 1 ||
+    c.holdTime === 2
+  ) {
+    errs.push(`holdTime ${c.holdTime} must be 0 or 3..65535 seconds (RFC 4271 §4.2)`);
+  }
+  if (!(c.connectRetryTime > 0)) errs.push(`connectRetryTime ${c.connectRetryTime} must be > 0 seconds`);
+  if (c.openHoldTime !== undefined && !(c.openHoldTime > 0))
+    errs.push(`openHoldTime ${c.openHoldTime} must be > 0 seconds`);
+  if (c.families.length === 0) errs.push('families must name at least one address family');
+  for (const f of c.families) {
+    if (!((f.afi === Afi.IPV4 || f.afi === Afi.IPV6) && f.safi === Safi.UNICAST)) {
+      errs.push(`family AFI ${f.afi} SAFI ${f.safi} is not supported (IPv4/IPv6 unicast only)`);
+    }
+  }
+  const gr = c.gracefulRestart;
+  if (gr && (!Number.isInteger(gr.restartTime) || gr.restartTime < 0 || gr.restartTime > 4095)) {
+    errs.push(`gracefulRestart.restartTime ${gr.restartTime} must be 0..4095 seconds (RFC 4724)`);
+  }
+  if (!(c.idleHold.initial > 0) || !(c.idleHold.max >= c.idleHold.initial)) {
+    errs.push(`idleHold must have 0 < initial <= max (got ${c.idleHold.initial}, ${c.idleHold.max})`);
+  }
+  if (!(c.stableTime > 0)) errs.push(`stableTime ${c.stableTime} must be > 0 seconds`);
+  return errs;
+}

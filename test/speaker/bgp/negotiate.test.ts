@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildOpen, type OpenMessage } from '../../../speaker/bgp/codec.ts';
-import { familiesOf, negotiate, type PeerConfig, resolveCollision } from '../../../speaker/bgp/negotiate.ts';
+import {
+  checkPeerConfig,
+  familiesOf,
+  negotiate,
+  type PeerConfig,
+  resolveCollision,
+} from '../../../speaker/bgp/negotiate.ts';
 
 const V4 = { afi: 1, safi: 1 };
 const V6 = { afi: 2, safi: 1 };
@@ -129,4 +135,37 @@ describe('resolveCollision (RFC 4271 §6.8, RFC 6286 §2.3)', () => {
       }),
     );
   });
+});
+
+describe('checkPeerConfig', () => {
+  it('accepts a sane config', () => {
+    expect(checkPeerConfig(CONFIG)).toEqual([]);
+    expect(checkPeerConfig({ ...CONFIG, holdTime: 0, peerAs: 4_200_000_000 })).toEqual([]);
+  });
+
+  const bad: [string, Partial<PeerConfig>, RegExp][] = [
+    ['hold time 2', { holdTime: 2 }, /holdTime 2 must be 0 or 3\.\.65535/],
+    ['hold time 70000', { holdTime: 70000 }, /holdTime 70000/],
+    ['AS 0', { localAs: 0 }, /localAs 0/],
+    ['peer AS too big', { peerAs: 2 ** 32 }, /peerAs 4294967296/],
+    ['identifier 0.0.0.0', { localId: '0.0.0.0' }, /localId "0\.0\.0\.0"/],
+    ['identifier not IPv4', { localId: 'node-1' }, /localId "node-1"/],
+    ['no families', { families: [] }, /at least one address family/],
+    ['multicast SAFI', { families: [{ afi: 1, safi: 2 }] }, /AFI 1 SAFI 2 is not supported/],
+    [
+      'restart time 5000',
+      { gracefulRestart: { restartTime: 5000, restarting: false, forwarding: true } },
+      /restartTime 5000/,
+    ],
+    ['backoff max below initial', { idleHold: { initial: 10, max: 5 } }, /idleHold/],
+    ['connect retry 0', { connectRetryTime: 0 }, /connectRetryTime 0/],
+    ['stable time 0', { stableTime: 0 }, /stableTime 0/],
+  ];
+  for (const [name, patch, msg] of bad) {
+    it(`refuses ${name}`, () => {
+      const errs = checkPeerConfig({ ...CONFIG, ...patch });
+      expect(errs).toHaveLength(1);
+      expect(errs[0]).toMatch(msg);
+    });
+  }
 });
