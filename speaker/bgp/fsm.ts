@@ -37,6 +37,11 @@ export interface FsmState {
   /** Seconds the next automatic restart waits. */
   idleHoldTime: number;
   idleHoldRunning: boolean;
+  /**
+   * R bit of our graceful restart capability: the config's value until a session has been
+   * Established once, then false (RFC 4724 §3: only the OPENs right after a restart carry it).
+   */
+  grRestarting: boolean;
   /** Our OPEN on this connection (sent on entering OpenSent). */
   localOpen?: OpenMessage;
   /** Set from OpenConfirm on. */
@@ -107,6 +112,7 @@ export function initialState(config: PeerConfig): FsmState {
     adminDown: true,
     idleHoldTime: config.idleHold.initial,
     idleHoldRunning: false,
+    grRestarting: config.gracefulRestart?.restarting ?? false,
   };
 }
 
@@ -200,7 +206,7 @@ function sendOpen(s: FsmState): StepResult {
     bgpId: c.localId,
     families: c.families,
     routeRefresh: c.routeRefresh,
-    ...(c.gracefulRestart ? { gracefulRestart: c.gracefulRestart } : {}),
+    ...(c.gracefulRestart ? { gracefulRestart: { ...c.gracefulRestart, restarting: s.grRestarting } } : {}),
   });
   return {
     state: { ...s, state: 'OpenSent', localOpen: open },
@@ -216,7 +222,15 @@ const stay = (s: FsmState, actions: Action[] = []): StepResult => ({ state: s, a
 
 function ceaseFor(e: Extract<FsmEvent, { type: 'ManualStop' }>): NotificationFields {
   if (e.shutdownMessage === undefined) return fields(ErrorCode.CEASE, CeaseSubcode.ADMINISTRATIVE_SHUTDOWN);
-  const n = shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, e.shutdownMessage);
+  // RFC 9003 allows 255 octets; a longer operator message is cut at a character boundary, not refused.
+  let text = '';
+  let octets = 0;
+  for (const ch of e.shutdownMessage) {
+    octets += Buffer.byteLength(ch, 'utf8');
+    if (octets > 255) break;
+    text += ch;
+  }
+  const n = shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, text);
   return { code: n.code, subcode: n.subcode, data: n.data };
 }
 
@@ -418,7 +432,7 @@ function openConfirm(s: FsmState, e: FsmEvent): StepResult {
   if (e.type === 'KeepaliveTimer_Expires') return keepaliveTick(s);
   if (e.type === 'KeepAliveMsg') {
     return {
-      state: { ...s, state: 'Established' },
+      state: { ...s, state: 'Established', grRestarting: false },
       actions: [
         ...holdActions(session),
         { type: 'start-timer', timer: 'Stable', seconds: s.config.stableTime },

@@ -629,3 +629,44 @@ describe('FSM properties', () => {
     );
   });
 });
+
+describe('FSM: graceful restart and shutdown text', () => {
+  const gr = { ...CONFIG, gracefulRestart: { restartTime: 60, restarting: true, forwarding: true } };
+  const openOf = (actions: Action[]) => {
+    const a = actions.find((x) => x.type === 'send' && x.message.type === 'open');
+    const m = (a as { message: OpenMessage }).message;
+    return m.capabilities.find((c) => c.kind === 'graceful-restart');
+  };
+
+  it('sets the R bit until a session has been Established once, then never again', () => {
+    let s = run(initialState(gr), EVENTS.ManualStart).state;
+    let r = step(s, EVENTS.Tcp_CR_Acked);
+    expect(openOf(r.actions)).toMatchObject({
+      restarting: true,
+      restartTime: 60,
+      families: [
+        { ...V4, forwarding: true },
+        { ...V6, forwarding: true },
+      ],
+    });
+    // A failed attempt before Established keeps it.
+    s = run(r.state, EVENTS.TcpConnectionFails, EVENTS.ConnectRetryTimer_Expires).state;
+    r = step(s, EVENTS.Tcp_CR_Acked);
+    expect(openOf(r.actions)).toMatchObject({ restarting: true });
+    s = run(
+      r.state,
+      EVENTS.BGPOpen,
+      EVENTS.KeepAliveMsg,
+      EVENTS.HoldTimer_Expires,
+      EVENTS.IdleHoldTimer_Expires,
+    ).state;
+    expect(openOf(step(s, EVENTS.Tcp_CR_Acked).actions)).toMatchObject({ restarting: false });
+  });
+
+  it('cuts an over-long shutdown communication to 255 octets on a character boundary', () => {
+    const r = step(inState('Established'), { type: 'ManualStop', shutdownMessage: 'ü'.repeat(200) });
+    const a = r.actions[0] as { message: { data: Uint8Array } };
+    expect(a.message.data[0]).toBe(254); // 127 two-octet characters
+    expect(Buffer.from(a.message.data.subarray(1)).toString('utf8')).toBe('ü'.repeat(127));
+  });
+});
