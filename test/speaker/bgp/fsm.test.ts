@@ -535,31 +535,86 @@ describe('FSM: OPEN validation', () => {
   }
 });
 
+/** Event paths from Idle to each state, so random sequences start anywhere, not only in Idle. */
+const PATHS: FsmEvent[][] = [
+  [],
+  [EVENTS.ManualStart],
+  [EVENTS.ManualStart, EVENTS.Tcp_CR_Acked],
+  [EVENTS.ManualStart, EVENTS.Tcp_CR_Acked, EVENTS.TcpConnectionFails],
+  [EVENTS.ManualStart, EVENTS.Tcp_CR_Acked, EVENTS.BGPOpen],
+  [EVENTS.ManualStart, EVENTS.Tcp_CR_Acked, EVENTS.BGPOpen, EVENTS.KeepAliveMsg],
+];
+
 describe('FSM properties', () => {
-  const eventArb = fc.constantFrom(...Object.values(EVENTS));
+  const notifArb = fc.record({
+    code: fc.integer({ min: 0, max: 255 }),
+    subcode: fc.integer({ min: 0, max: 255 }),
+    data: fc.uint8Array({ maxLength: 8 }),
+  });
+  const openArb: fc.Arbitrary<OpenMessage> = fc.record({
+    type: fc.constant('open' as const),
+    version: fc.constantFrom(3, 4, 4, 4),
+    myAs: fc.constantFrom(0, 23456, 65000, 65001),
+    holdTime: fc.constantFrom(0, 1, 2, 3, 30, 65535),
+    bgpId: fc.constantFrom('0.0.0.0', '192.0.2.1', '192.0.2.254', '255.255.255.255'),
+    capabilities: fc.subarray([
+      { kind: 'multiprotocol' as const, afi: 2, safi: 1 },
+      { kind: 'four-octet-as' as const, asn: 65000 },
+      { kind: 'four-octet-as' as const, asn: 4_200_000_000 },
+      { kind: 'route-refresh' as const },
+      {
+        kind: 'graceful-restart' as const,
+        restarting: true,
+        notification: false,
+        restartTime: 90,
+        families: [],
+      },
+    ]),
+  });
+  // Fixed instances plus events carrying arbitrary peer data (OPENs, NOTIFICATIONs, shutdown text).
+  const eventArb: fc.Arbitrary<FsmEvent> = fc.oneof(
+    fc.constantFrom(...Object.values(EVENTS)),
+    openArb.map((open) => ({ type: 'BGPOpen' as const, open })),
+    notifArb.map((notification) => ({ type: 'NotifMsg' as const, notification })),
+    fc
+      .string({ unit: 'grapheme', maxLength: 300 })
+      .map((shutdownMessage) => ({ type: 'ManualStop' as const, shutdownMessage })),
+    fc
+      .record({
+        afi: fc.integer({ min: 0, max: 3 }),
+        safi: fc.integer({ min: 0, max: 2 }),
+        subtype: fc.integer({ min: 0, max: 3 }),
+      })
+      .map((r) => ({ type: 'RouteRefreshMsg' as const, ...r })),
+  );
 
   it('any event sequence: never throws, notifications are defined, exits to Idle always disconnect', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.array(eventArb, { maxLength: 60 }), (passive, events) => {
-        let s = initialState({ ...CONFIG, passive });
-        for (const e of events) {
-          const r = step(s, e);
-          for (const a of r.actions) {
-            if (a.type === 'send' && a.message.type === 'notification') {
-              expect(SUBCODES[a.message.code]).toContain(a.message.subcode);
+      fc.property(
+        fc.boolean(),
+        fc.constantFrom(...PATHS),
+        fc.array(eventArb, { maxLength: 60 }),
+        (passive, path, events) => {
+          let s = initialState({ ...CONFIG, passive });
+          for (const e of [...path, ...events]) {
+            const r = step(s, e);
+            for (const a of r.actions) {
+              if (a.type === 'send' && a.message.type === 'notification') {
+                expect(SUBCODES[a.message.code]).toContain(a.message.subcode);
+              }
+              if (a.type === 'start-timer') expect(a.seconds).toBeGreaterThan(0);
             }
-            if (a.type === 'start-timer') expect(a.seconds).toBeGreaterThan(0);
+            if (r.state.state === 'Idle' && s.state !== 'Idle') {
+              expect(r.actions.filter((a) => a.type === 'disconnect')).toHaveLength(1);
+            }
+            if (r.state.state === 'Established' || r.state.state === 'OpenConfirm')
+              expect(r.state.session).toBeDefined();
+            expect(r.state.idleHoldTime).toBeGreaterThanOrEqual(CONFIG.idleHold.initial);
+            expect(r.state.idleHoldTime).toBeLessThanOrEqual(CONFIG.idleHold.max);
+            s = r.state;
           }
-          if (r.state.state === 'Idle' && s.state !== 'Idle') {
-            expect(r.actions.filter((a) => a.type === 'disconnect')).toHaveLength(1);
-          }
-          if (r.state.state === 'Established' || r.state.state === 'OpenConfirm')
-            expect(r.state.session).toBeDefined();
-          expect(r.state.idleHoldTime).toBeGreaterThanOrEqual(CONFIG.idleHold.initial);
-          expect(r.state.idleHoldTime).toBeLessThanOrEqual(CONFIG.idleHold.max);
-          s = r.state;
-        }
-      }),
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -577,14 +632,15 @@ describe('FSM properties', () => {
       fc.property(
         fc.boolean(),
         fc.constantFrom(0, 3, 90),
+        fc.constantFrom(...PATHS),
         fc.array(
           fc.oneof(fc.constantFrom(...nonTimer), fc.constantFrom(...(Object.keys(timerEvent) as Timer[]))),
           { maxLength: 80 },
         ),
-        (passive, holdTime, script) => {
+        (passive, holdTime, path, script) => {
           let s = initialState({ ...CONFIG, passive, holdTime });
           const running = new Set<Timer>();
-          for (const item of script) {
+          for (const item of [...path, ...script]) {
             let e: FsmEvent;
             if (typeof item === 'string') {
               if (!running.has(item)) continue; // a stopped timer never fires
