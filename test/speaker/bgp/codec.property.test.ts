@@ -210,7 +210,7 @@ describe('codec properties', () => {
         // and the bytes are canonical: encoding the decoded message reproduces them
         expect(encodeMessage(m, ctx).equals(bytes)).toBe(true);
       }),
-      { numRuns: 1500 },
+      { numRuns: 1000 },
     );
   });
 
@@ -299,7 +299,7 @@ describe('codec properties', () => {
           }
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: 1500 },
     );
   });
 
