@@ -1,6 +1,7 @@
 // `npm run bench -- controller [--json] [--services N] [--concurrency C] [--node-options FLAGS]
-//                             [--source | --entry FILE]`
+//                             [--source | --entry FILE] [--rounds R]`
 //   --services      Services to create (default 2000; e.g. 200 for a quick run)
+//   --rounds        rounds, each on a fresh control plane (default 3); figures are min/median/max
 //   --concurrency   parallel creates (default 24)
 //   --node-options  NODE_OPTIONS for the controller process (default: inherited NODE_OPTIONS), e.g.
 //                   "--max-old-space-size=64 --max-semi-space-size=1" as a container would set
@@ -17,8 +18,17 @@
 //   ratio           allocate_s / create_s (1.0 = the controller keeps up with the apiserver)
 //   p50_ms, p99_ms  per-Service create sent → IP seen
 //   rss_mb          the controller's peak resident memory (VmHWM) after allocating everything
+//   cpu_s           CPU seconds (user + system) the controller spent from the first create to the
+//                   last IP: unlike the wall times, barely moved by other load on the machine
 //   restart_ready_s SIGTERM, start again → the new process leads with its state restored
 //   restart_changes Services whose IPs differ after the restart (must be 0)
+//   heap_mb, young_mb, external_mb, rss_file_mb  where the RSS is once everything is allocated
+//                   (from the controller's own /metrics and /proc): V8 heap committed, of it the
+//                   young generation, memory outside the heap (Buffers), file-backed pages (the
+//                   node binary's code)
+// Beside them (test/support/bench.ts runEnvironment): node_version, v8_flags the controller ran
+// with (its /proc cmdline and NODE_OPTIONS), v8_flags_in_process (what it set for itself at start,
+// from its /metrics), cpu_affinity, loadavg_1m at the end of allocation.
 // VIPs are IPv6 (2001:db8::/32): the IPv4 documentation ranges hold only 768 addresses. The
 // control plane is made dual-stack with a large Service range for that (dualstack-plane.ts).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -30,6 +40,7 @@ import { join, relative, resolve } from 'node:path';
 import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
+import { flag, runEnvironment, summarizeRounds } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const NS = 'bench';
@@ -67,7 +78,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i] as number;
 }
 
-function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssFile'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
@@ -147,7 +169,7 @@ async function listIPs(client: KubeClient): Promise<Map<string, string>> {
   return out;
 }
 
-const bench: Bench = async (args) => {
+const round = async (args: string[], firstRound: boolean): Promise<BenchRow> => {
   const services = arg(args, '--services', 2000);
   const concurrency = arg(args, '--concurrency', 24);
   // V8 flags for the controller process, as the chart sets them (NODE_OPTIONS); '' = Node defaults.
@@ -156,7 +178,7 @@ const bench: Bench = async (args) => {
   // Default: the compiled build a container image runs; --source: the TypeScript as-is.
   const e = args.indexOf('--entry');
   const source = args.includes('--source');
-  if (e < 0 && !source)
+  if (e < 0 && !source && firstRound)
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const entry =
     e >= 0
@@ -221,6 +243,7 @@ const bench: Bench = async (args) => {
       peakRss = Math.max(peakRss, procStatusKb(first.pid, 'VmRSS'));
     }, 100);
     const t0 = performance.now();
+    const cpu0 = cpuSeconds(first.pid);
     let next = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -258,6 +281,9 @@ const bench: Bench = async (args) => {
     clearInterval(rssTimer);
     const latencies = [...seen.entries()].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
     const rssMb = Math.max(peakRss, procStatusKb(first.pid, 'VmHWM')) / 1024;
+    const cpuS = cpuSeconds(first.pid) - cpu0;
+    const env = runEnvironment(first.pid);
+    const breakdown = await memoryBreakdown(first);
 
     // Restart: graceful stop, start again, compare every IP.
     await sleep(2000); // let the pool status and the last annotations settle
@@ -285,11 +311,14 @@ const bench: Bench = async (args) => {
       p50_ms: Number(percentile(latencies, 50).toFixed(1)),
       p99_ms: Number(percentile(latencies, 99).toFixed(1)),
       rss_mb: Number(rssMb.toFixed(1)),
+      cpu_s: Number(cpuS.toFixed(2)),
       restart_ready_s: Number(restartReadyS.toFixed(2)),
       restart_changes: changes,
+      ...breakdown,
       controller_entry: relative(REPO_ROOT, entry),
+      ...env,
     };
-    return [row];
+    return row;
   } finally {
     watchAbort.abort();
     for (const c of children) {
@@ -300,6 +329,36 @@ const bench: Bench = async (args) => {
     if (process.env.PORTICO_BENCH_KEEP_LOGS) console.error(`controller logs kept in ${logDir}`);
     else await rm(logDir, { recursive: true, force: true });
   }
+};
+
+/** Where the controller's memory is right now: its V8 heap (own /metrics) and file-backed RSS. */
+async function memoryBreakdown(c: Child): Promise<BenchRow> {
+  const text = await fetch(`http://127.0.0.1:${c.port}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const mb = (re: RegExp) => {
+    const m = re.exec(text);
+    return m ? Number((Number(m[1]) / 1048576).toFixed(1)) : null;
+  };
+  return {
+    heap_mb: mb(/^portico_nodejs_heap_size_total_bytes (\S+)$/m),
+    young_mb: mb(/^portico_nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)$/m),
+    external_mb: mb(/^portico_nodejs_external_memory_bytes (\S+)$/m),
+    rss_file_mb: Number((procStatusKb(c.pid, 'RssFile') / 1024).toFixed(1)),
+    // Flags the controller set for itself (controllers/main-heap.ts): not on its command line.
+    v8_flags_in_process:
+      /^portico_process_in_process_v8_flags_info\{flags="([^"]*)"\} 1$/m.exec(text)?.[1] ?? 'none',
+  };
+}
+
+const SPREAD = ['create_s', 'allocate_s', 'ratio', 'p50_ms', 'p99_ms', 'rss_mb', 'cpu_s', 'restart_ready_s'];
+
+const bench: Bench = async (args) => {
+  const rounds = flag(args, 'rounds', 3);
+  if (rounds < 1) throw new Error('--rounds: at least 1');
+  const rows: BenchRow[] = [];
+  for (let r = 0; r < rounds; r++) rows.push(await round(args, r === 0));
+  return [summarizeRounds(rows, SPREAD)];
 };
 
 export default bench;
