@@ -188,7 +188,8 @@ const round = async (args: string[], firstRound: boolean): Promise<BenchRow> => 
         : join(REPO_ROOT, 'dist', 'controllers', 'main.js');
   const plane = await startDualStackControlPlane();
   const logDir = await mkdtemp(join(tmpdir(), 'portico-bench-controller-'));
-  const client = new KubeClient(plane.cp.kubeConfig());
+  // Generous deadline: on a loaded CI machine a create can wait long for the apiserver.
+  const client = new KubeClient(plane.cp.kubeConfig(), { defaultTimeoutMs: 120_000 });
   const children: Child[] = [];
   const watchAbort = new AbortController();
   try {
