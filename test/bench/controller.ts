@@ -37,7 +37,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
+import {
+  collectionPath,
+  isAlreadyExists,
+  KubeApiError,
+  KubeClient,
+  Resources,
+} from '../../lib/kube/index.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
 import { flag, runEnvironment, summarizeRounds } from '../support/bench.ts';
@@ -137,6 +143,39 @@ async function startChild(
   if (proc.pid === undefined) throw new Error('controller did not start');
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return { proc, pid: proc.pid, port, exited };
+}
+
+/**
+ * Create one bench Service. A loaded machine makes the apiserver answer 504 (or not in time):
+ * retry, and count AlreadyExists on a retry as done (the earlier attempt went through).
+ */
+async function createService(client: KubeClient, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.request({
+        method: 'POST',
+        path: collectionPath(Resources.services, NS),
+        body: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: NS },
+          spec: {
+            type: 'LoadBalancer',
+            ipFamilies: ['IPv6'],
+            ports: [{ port: 80, protocol: 'TCP' }],
+            selector: { app: name },
+          },
+        },
+      });
+      return;
+    } catch (err) {
+      if (attempt > 0 && isAlreadyExists(err)) return;
+      const code = err instanceof KubeApiError ? err.statusCode : -1;
+      if (attempt >= 5 || !(code === 0 || code === 429 || code >= 500)) throw err;
+      console.error(`bench: create ${name} failed (${code}), retrying`);
+      await sleep(1000);
+    }
+  }
 }
 
 /** Wait until the child leads with its state restored (portico_controller_leader 1). */
@@ -253,21 +292,7 @@ const round = async (args: string[], firstRound: boolean): Promise<BenchRow> => 
           if (i >= services) return;
           const name = `svc-${i}`;
           sent.set(name, performance.now());
-          await client.request({
-            method: 'POST',
-            path: collectionPath(Resources.services, NS),
-            body: {
-              apiVersion: 'v1',
-              kind: 'Service',
-              metadata: { name, namespace: NS },
-              spec: {
-                type: 'LoadBalancer',
-                ipFamilies: ['IPv6'],
-                ports: [{ port: 80, protocol: 'TCP' }],
-                selector: { app: name },
-              },
-            },
-          });
+          await createService(client, name);
         }
       }),
     );
@@ -358,7 +383,10 @@ const bench: Bench = async (args) => {
   const rounds = flag(args, 'rounds', 3);
   if (rounds < 1) throw new Error('--rounds: at least 1');
   const rows: BenchRow[] = [];
-  for (let r = 0; r < rounds; r++) rows.push(await round(args, r === 0));
+  for (let r = 0; r < rounds; r++) {
+    rows.push(await round(args, r === 0));
+    console.error(`bench: round ${r + 1}/${rounds}: ${JSON.stringify(rows.at(-1))}`);
+  }
   return [summarizeRounds(rows, SPREAD)];
 };
 
