@@ -23,6 +23,7 @@ import { ControllerMetrics } from './metrics.ts';
 import { POOL_RESOURCE, type PoolObject } from './pools.ts';
 import { LeaderTerm, type NamespaceObject } from './reconcilers.ts';
 import type { ServiceObject } from './service-state.ts';
+import { trimNamespace, trimPool, trimService } from './trim.ts';
 
 export interface StartControllerOptions {
   /** A loaded kubeconfig (tests); else `kubeconfig`, $KUBECONFIG, in-cluster, ~/.kube/config. */
@@ -83,12 +84,6 @@ export type KubeConfigInput = ConstructorParameters<typeof KubeClient>[0];
 
 export const DEFAULT_LEASE_NAME = 'portico-controller';
 
-/** Remove metadata.managedFields in place (see the informer handlers below). */
-export function stripManagedFields<T extends KubeObject>(o: T): T {
-  if (o.metadata && 'managedFields' in o.metadata) delete o.metadata.managedFields;
-  return o;
-}
-
 export function defaultIdentity(env: NodeJS.ProcessEnv = process.env): string {
   return env.POD_NAME?.trim() || hostname();
 }
@@ -106,14 +101,26 @@ export async function startController(opts: StartControllerOptions = {}): Promis
     handleUnclassed: opts.handleUnclassed ?? true,
   };
   const resyncPeriodMs = opts.resyncPeriodMs ?? 600_000;
+  // Each cache keeps only the fields the controller reads (controllers/trim.ts): with 2,000 Services
+  // the whole objects (managedFields, last-applied-configuration, ...) were most of the old space.
   const services = new Informer<ServiceObject & KubeObject>(client, {
     resource: Resources.services,
     logger: klog,
     resyncPeriodMs,
+    transform: trimService,
   });
   services.addIndex('namespace', (s) => (s.metadata?.namespace ? [s.metadata.namespace] : []));
-  const pools = new Informer<PoolObject>(client, { resource: POOL_RESOURCE, logger: klog, resyncPeriodMs });
-  const namespaces = new Informer<NamespaceObject>(client, { resource: Resources.namespaces, logger: klog });
+  const pools = new Informer<PoolObject>(client, {
+    resource: POOL_RESOURCE,
+    logger: klog,
+    resyncPeriodMs,
+    transform: trimPool,
+  });
+  const namespaces = new Informer<NamespaceObject>(client, {
+    resource: Resources.namespaces,
+    logger: klog,
+    transform: trimNamespace,
+  });
   const recorder = new EventRecorder(client, {
     reportingController: 'portico.dev/controller',
     reportingInstance: identity,
@@ -185,27 +192,16 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   };
 
   // Informer handlers route to the current term; a standby has none and does nothing.
-  // Each handler first drops managedFields from the cached object (the handler gets the very object
-  // the cache holds): the controller never reads them, and with three field managers per Service
-  // they are the larger part of every cached Service (client-go controllers use a TransformFunc).
   services.addHandlers({
-    add: (o) => term?.serviceChanged(objectKey(stripManagedFields(o)), o),
-    update: (old, o) => term?.serviceChanged(objectKey(stripManagedFields(o)), o, old),
+    add: (o) => term?.serviceChanged(objectKey(o), o),
+    update: (old, o) => term?.serviceChanged(objectKey(o), o, old),
     delete: (o) => term?.serviceChanged(objectKey(o), undefined, o),
   });
-  const poolsChanged = (o: PoolObject) => {
-    stripManagedFields(o);
-    term?.poolsChanged();
-  };
-  pools.addHandlers({
-    add: poolsChanged,
-    update: (_old, o) => poolsChanged(o),
-    delete: () => term?.poolsChanged(),
-  });
+  const poolsChanged = () => term?.poolsChanged();
+  pools.addHandlers({ add: poolsChanged, update: poolsChanged, delete: poolsChanged });
   namespaces.addHandlers({
-    add: (o) => term?.namespaceChanged(objectKey(stripManagedFields(o))),
+    add: (o) => term?.namespaceChanged(objectKey(o)),
     update: (old, o) => {
-      stripManagedFields(o);
       if (JSON.stringify(old.metadata?.labels ?? {}) !== JSON.stringify(o.metadata?.labels ?? {}))
         term?.namespaceChanged(objectKey(o));
     },

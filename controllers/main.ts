@@ -2,10 +2,14 @@
 // Flags are parsed by parseFlags() (controllers/flags.ts); SIGTERM/SIGINT release the Lease and
 // stop cleanly, so a rolling update hands over at once instead of after the Lease expires.
 
+// First, before any other module's code runs: caps V8's young generation (see main-heap.ts). A
+// bare import, so import sorting leaves it first; the named import below reads what it did.
+import './main-heap.ts';
 import { runIfEntrypoint } from '../lib/observe/entrypoint.ts';
 import { createLogger } from '../lib/observe/log.ts';
 import { startController } from './controller.ts';
 import { parseFlags, USAGE } from './flags.ts';
+import { inProcessV8Flag } from './main-heap.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, process.env);
@@ -50,7 +54,11 @@ export async function main(argv: string[]): Promise<number> {
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
     return 1;
   }
-  log.info({ identity: ctl.identity, metrics: ctl.metricsAddress }, 'started');
+  if (inProcessV8Flag !== null) ctl.metrics.inProcessV8Flags.set({ flags: inProcessV8Flag }, 1);
+  log.info(
+    { identity: ctl.identity, metrics: ctl.metricsAddress, inProcessV8Flags: inProcessV8Flag },
+    'started',
+  );
   await stopped;
   log.info({ code: exitCode }, 'stopped');
   return exitCode;

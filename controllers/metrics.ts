@@ -14,6 +14,7 @@ export class ControllerMetrics {
   readonly reconcileDuration: Histogram<'controller'>;
   readonly leader: Gauge;
   readonly writes: Counter<'kind'>;
+  readonly inProcessV8Flags: Gauge<'flags'>;
   private knownPools = new Set<string>();
 
   /** Default: lib/observe's registry (with process metrics: portico_process_resident_memory_bytes, ...). */
@@ -60,6 +61,12 @@ export class ControllerMetrics {
       name: 'portico_controller_writes_total',
       help: 'Writes to the apiserver by kind (service-status, service-annotation, pool-status, clear)',
       labelNames: ['kind'],
+      registers,
+    });
+    this.inProcessV8Flags = new Gauge({
+      name: 'portico_process_in_process_v8_flags_info',
+      help: 'V8 flags the process set for itself at start (controllers/main-heap.ts); absent when none',
+      labelNames: ['flags'],
       registers,
     });
   }

@@ -40,6 +40,7 @@ import {
   statusUpToDate,
   toRequest,
 } from './service-state.ts';
+import { trimService } from './trim.ts';
 
 export interface NamespaceObject extends KubeObject {}
 
@@ -88,7 +89,8 @@ async function listServices(
       signal,
       timeoutMs: 60_000,
     });
-    for (const s of page.items ?? []) items.push({ apiVersion: 'v1', kind: 'Service', ...s });
+    // Trimmed like the informer's cache: the restore list is 2,000 whole Services otherwise.
+    for (const s of page.items ?? []) items.push(trimService({ apiVersion: 'v1', kind: 'Service', ...s }));
     rv = page.metadata?.resourceVersion ?? rv;
     cont = page.metadata?.continue || undefined;
   } while (cont);
@@ -292,7 +294,7 @@ export class LeaderTerm {
         path: objectPath(Resources.services, namespace, name),
         signal,
       });
-      return { apiVersion: 'v1', kind: 'Service', ...s };
+      return trimService({ apiVersion: 'v1', kind: 'Service', ...s });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -413,8 +415,7 @@ export class LeaderTerm {
   }
 
   private remember(key: string, obj: ServiceObject | undefined): void {
-    if (obj?.metadata) delete obj.metadata.managedFields;
-    if (obj?.metadata?.resourceVersion) this.written.set(key, obj);
+    if (obj?.metadata?.resourceVersion) this.written.set(key, trimService(obj));
   }
 
   private target(svc: ServiceObject): {

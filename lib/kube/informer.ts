@@ -37,7 +37,7 @@ export interface InformerHandlers<T> {
   delete?(obj: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   resource: ResourceRef;
   /** Limit to one namespace (namespaced resources); default all namespaces. */
   namespace?: string;
@@ -59,6 +59,14 @@ export interface InformerOptions {
   /** For logs and metrics. Default: the plural. */
   name?: string;
   random?: () => number;
+  /**
+   * Applied to every object before it enters the cache or reaches a handler (list items and watch
+   * events, deletes included), like client-go's TransformFunc: return a smaller object with only
+   * the fields the handlers and cache readers use, and the whole object the apiserver sent becomes
+   * garbage at once. It must keep metadata.name, namespace, uid and resourceVersion (cache keys and
+   * relist diffs). If it throws, the object is cached whole and the error logged: nothing is lost.
+   */
+  transform?(obj: T): T;
 }
 
 export const DEFAULT_INFORMER_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000, jitter: 0.5 };
@@ -96,7 +104,7 @@ export class Informer<T extends KubeObject> {
     resyncs: 0,
   };
   private readonly client: KubeClient;
-  private readonly opts: InformerOptions;
+  private readonly opts: InformerOptions<T>;
   private readonly cache = new IndexedCache<T>();
   private readonly handlers = new Set<InformerHandlers<T>>();
   private readonly log: KubeLogger;
@@ -109,7 +117,7 @@ export class Informer<T extends KubeObject> {
   private running: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
 
-  constructor(client: KubeClient, opts: InformerOptions) {
+  constructor(client: KubeClient, opts: InformerOptions<T>) {
     this.client = client;
     this.opts = opts;
     this.name = opts.name ?? opts.resource.plural;
@@ -292,7 +300,7 @@ export class Informer<T extends KubeObject> {
         }
         throw err;
       }
-      for (const it of page.items ?? []) items.push(this.withTypeMeta(it));
+      for (const it of page.items ?? []) items.push(this.transformed(this.withTypeMeta(it)));
       rv = page.metadata?.resourceVersion;
       cont = page.metadata?.continue || undefined;
       if (!cont) break;
@@ -411,13 +419,14 @@ export class Informer<T extends KubeObject> {
       if (st?.code === 410) return 'gone';
       return new KubeApiError('WATCH', collectionPath(this.opts.resource), st?.code ?? 500, st);
     }
-    const obj = ev.object as T;
-    const rv = obj?.metadata?.resourceVersion;
+    const raw = ev.object as T;
+    const rv = raw?.metadata?.resourceVersion;
     if (ev.type === 'BOOKMARK') {
       if (rv) this.rv = rv;
       return 'ok';
     }
-    if (!obj?.metadata?.name) return 'ok';
+    if (!raw?.metadata?.name) return 'ok';
+    const obj = this.transformed(raw);
     if (ev.type === 'ADDED' || ev.type === 'MODIFIED') {
       const old = this.cache.upsert(obj);
       if (old) this.emit('update', obj, old);
@@ -435,6 +444,20 @@ export class Informer<T extends KubeObject> {
     if (!this.synced || this.stopped) return;
     this.stats.resyncs++;
     for (const obj of this.cache.list()) this.emit('update', obj, obj);
+  }
+
+  private transformed(obj: T): T {
+    const t = this.opts.transform;
+    if (!t) return obj;
+    try {
+      return t(obj);
+    } catch (err) {
+      this.log.warn(
+        { informer: this.name, object: obj.metadata?.name, ...errInfo(err) },
+        'transform failed: caching the whole object',
+      );
+      return obj;
+    }
   }
 
   private withTypeMeta(obj: T): T {

@@ -1,6 +1,7 @@
 // `npm run bench -- controller [--json] [--services N] [--concurrency C] [--node-options FLAGS]
-//                             [--source | --entry FILE]`
+//                             [--source | --entry FILE] [--rounds R]`
 //   --services      Services to create (default 2000; e.g. 200 for a quick run)
+//   --rounds        rounds, each on a fresh control plane (default 3); figures are min/median/max
 //   --concurrency   parallel creates (default 24)
 //   --node-options  NODE_OPTIONS for the controller process (default: inherited NODE_OPTIONS), e.g.
 //                   "--max-old-space-size=64 --max-semi-space-size=1" as a container would set
@@ -18,13 +19,21 @@
 //   ratio           allocate_s / create_s (1.0 = the controller keeps up with the apiserver)
 //   p50_ms, p99_ms  per-Service create sent → IP seen
 //   rss_mb          the controller's peak resident memory (VmHWM) after allocating everything
+//   cpu_s           CPU seconds (user + system) the controller spent from the first create to the
+//                   last IP: unlike the wall times, barely moved by other load on the machine
 //   restart_ready_s SIGTERM, start again → the new process leads with its state restored
 //   restart_changes Services whose IPs differ after the restart (must be 0)
 //   api_writes_per_service  writes the apiserver served while allocating (its apiserver_request_total,
 //                   POST/PUT/PATCH/APPLY/DELETE), the creates excluded, per Service: what the
 //                   controller costs the apiserver it shares the machine with
-//   cpu_s           the controller's CPU seconds from the first create to the last IP
 //   apiserver_cpu_s kube-apiserver's CPU seconds over the same span (its process_cpu_seconds_total)
+//   heap_mb, young_mb, external_mb, rss_file_mb  where the RSS is once everything is allocated
+//                   (from the controller's own /metrics and /proc): V8 heap committed, of it the
+//                   young generation, memory outside the heap (Buffers), file-backed pages (the
+//                   node binary's code)
+// Beside them (test/support/bench.ts runEnvironment): node_version, v8_flags the controller ran
+// with (its /proc cmdline and NODE_OPTIONS), v8_flags_in_process (what it set for itself at start,
+// from its /metrics), cpu_affinity, loadavg_1m at the end of allocation.
 // VIPs are IPv6 (2001:db8::/32): the IPv4 documentation ranges hold only 768 addresses. The
 // control plane is made dual-stack with a large Service range for that (dualstack-plane.ts).
 //
@@ -46,10 +55,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { collectionPath, KubeClient, Resources } from '../../lib/kube/index.ts';
+import {
+  collectionPath,
+  isAlreadyExists,
+  KubeApiError,
+  KubeClient,
+  Resources,
+} from '../../lib/kube/index.ts';
 import { installCrdFiles } from '../envtest/crds.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
+import { flag, runEnvironment, summarizeRounds } from '../support/bench.ts';
 import {
   apiserverWrites,
   type MetalLB,
@@ -97,7 +113,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i] as number;
 }
 
-function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssFile'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
@@ -238,6 +254,41 @@ async function startChild(c: Contender, kubeconfig: string, logDir: string, n: n
   return { proc, pid: proc.pid, port, exited };
 }
 
+/**
+ * Create one bench Service. A loaded machine makes the apiserver answer 504 (or not in time):
+ * retry, and count AlreadyExists on a retry as done (the earlier attempt went through).
+ */
+async function createService(client: KubeClient, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.request({
+        method: 'POST',
+        path: collectionPath(Resources.services, NS),
+        // A starved apiserver (a shared 2-core machine) can take longer than the default 30 s.
+        timeoutMs: 180_000,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: NS },
+          spec: {
+            type: 'LoadBalancer',
+            ipFamilies: ['IPv6'],
+            ports: [{ port: 80, protocol: 'TCP' }],
+            selector: { app: name },
+          },
+        },
+      });
+      return;
+    } catch (err) {
+      if (attempt > 0 && isAlreadyExists(err)) return;
+      const code = err instanceof KubeApiError ? err.statusCode : -1;
+      if (attempt >= 5 || !(code === 0 || code === 429 || code >= 500)) throw err;
+      console.error(`bench: create ${name} failed (${code}), retrying`);
+      await sleep(1000);
+    }
+  }
+}
+
 /** Wait until the child reports ready (see Contender.ready). */
 async function waitReady(c: Contender, child: Child, restored: number, timeoutMs: number): Promise<void> {
   const t0 = Date.now();
@@ -282,13 +333,16 @@ interface Result {
   cpuS: number;
   /** kube-apiserver's CPU seconds over the same span (creates included). */
   apiserverCpuS: number;
+  /** Node version, V8 flags, CPU affinity, load (runEnvironment) and, for Portico, where its RSS is. */
+  environment: BenchRow;
 }
 
 /** The whole procedure for one contender, on its own fresh control plane. */
 async function measure(c: Contender, services: number, concurrency: number): Promise<Result> {
   const plane = await startDualStackControlPlane();
   const logDir = await mkdtemp(join(tmpdir(), 'portico-bench-controller-'));
-  const client = new KubeClient(plane.cp.kubeConfig());
+  // Generous deadline: on a loaded CI machine a create can wait long for the apiserver.
+  const client = new KubeClient(plane.cp.kubeConfig(), { defaultTimeoutMs: 120_000 });
   const children: Child[] = [];
   const watchAbort = new AbortController();
   try {
@@ -341,23 +395,7 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
           if (i >= services) return;
           const name = `svc-${i}`;
           sent.set(name, performance.now());
-          await client.request({
-            method: 'POST',
-            path: collectionPath(Resources.services, NS),
-            // A starved apiserver (a shared 2-core machine) can take longer than the default 30 s.
-            timeoutMs: 180_000,
-            body: {
-              apiVersion: 'v1',
-              kind: 'Service',
-              metadata: { name, namespace: NS },
-              spec: {
-                type: 'LoadBalancer',
-                ipFamilies: ['IPv6'],
-                ports: [{ port: 80, protocol: 'TCP' }],
-                selector: { app: name },
-              },
-            },
-          });
+          await createService(client, name);
         }
       }),
     );
@@ -377,6 +415,11 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
     clearInterval(rssTimer);
     const latencies = [...seen.entries()].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
     const rssMb = Math.max(peakRss, procStatusKb(first.pid, 'VmHWM')) / 1024;
+    // Portico's own /metrics say where its RSS is; MetalLB's controller is Go (no such gauges).
+    const environment: BenchRow = {
+      ...(c.label === 'controller' ? await memoryBreakdown(first) : {}),
+      ...runEnvironment(first.pid),
+    };
 
     // Restart: graceful stop, start again, compare every IP.
     await sleep(2000); // let the pool status and the last annotations settle
@@ -405,6 +448,7 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
       writesPerService: writes / services,
       cpuS,
       apiserverCpuS,
+      environment,
     };
   } finally {
     watchAbort.abort();
@@ -420,7 +464,47 @@ async function measure(c: Contender, services: number, concurrency: number): Pro
 
 const r2 = (x: number, d = 2) => Number(x.toFixed(d));
 
-const bench: Bench = async (args) => {
+/** Where the controller's memory is right now: its V8 heap (own /metrics) and file-backed RSS. */
+async function memoryBreakdown(c: Child): Promise<BenchRow> {
+  const text = await fetch(`http://127.0.0.1:${c.port}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const mb = (re: RegExp) => {
+    const m = re.exec(text);
+    return m ? Number((Number(m[1]) / 1048576).toFixed(1)) : null;
+  };
+  return {
+    heap_mb: mb(/^portico_nodejs_heap_size_total_bytes (\S+)$/m),
+    young_mb: mb(/^portico_nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)$/m),
+    external_mb: mb(/^portico_nodejs_external_memory_bytes (\S+)$/m),
+    rss_file_mb: Number((procStatusKb(c.pid, 'RssFile') / 1024).toFixed(1)),
+    // Flags the controller set for itself (controllers/main-heap.ts): not on its command line.
+    v8_flags_in_process:
+      /^portico_process_in_process_v8_flags_info\{flags="([^"]*)"\} 1$/m.exec(text)?.[1] ?? 'none',
+  };
+}
+
+const SPREAD = [
+  'create_s',
+  'allocate_s',
+  'ratio',
+  'p50_ms',
+  'p99_ms',
+  'rss_mb',
+  'cpu_s',
+  'restart_ready_s',
+  'metallb_alloc_s',
+  'metallb_rss_mb',
+  'ratio_vs_metallb',
+];
+
+/** One round: Portico, then MetalLB, each on its own fresh control plane. */
+async function round(
+  args: string[],
+  firstRound: boolean,
+  metallb: MetalLB | undefined,
+  log: (m: string) => void,
+): Promise<BenchRow> {
   const services = arg(args, '--services', 2000);
   const concurrency = arg(args, '--concurrency', 24);
   // V8 flags for the controller process, as the chart sets them (NODE_OPTIONS); '' = Node defaults.
@@ -429,10 +513,7 @@ const bench: Bench = async (args) => {
   // Default: the compiled build a container image runs; --source: the TypeScript as-is.
   const e = args.indexOf('--entry');
   const source = args.includes('--source');
-  const log = (m: string) => process.stderr.write(`controller: ${m}\n`);
-  // Before anything is measured: under CI a peer that cannot be built fails the bench here.
-  const metallb = metallbPeer(args, log);
-  if (e < 0 && !source)
+  if (e < 0 && !source && firstRound)
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const entry =
     e >= 0
@@ -444,7 +525,7 @@ const bench: Bench = async (args) => {
   log(`portico: ${services} allocated in ${ours.allocateS.toFixed(2)} s`);
   const theirs = metallb ? await measure(metallbContender(metallb), services, concurrency) : undefined;
   if (theirs) log(`metallb ${metallb?.version}: ${services} allocated in ${theirs.allocateS.toFixed(2)} s`);
-  const row: BenchRow = {
+  return {
     bench: 'controller',
     services,
     create_s: r2(ours.createS),
@@ -471,8 +552,22 @@ const bench: Bench = async (args) => {
     metallb_cpu_s: theirs ? r2(theirs.cpuS) : null,
     metallb_apiserver_cpu_s: theirs ? r2(theirs.apiserverCpuS) : null,
     ratio_vs_metallb: ratioVs(ours.allocateS, theirs?.allocateS),
+    ...ours.environment,
   };
-  return [row];
+}
+
+const bench: Bench = async (args) => {
+  const rounds = flag(args, 'rounds', 3);
+  if (rounds < 1) throw new Error('--rounds: at least 1');
+  const log = (m: string) => process.stderr.write(`controller: ${m}\n`);
+  // Before anything is measured: under CI a peer that cannot be built fails the bench here.
+  const metallb = metallbPeer(args, log);
+  const rows: BenchRow[] = [];
+  for (let r = 0; r < rounds; r++) {
+    rows.push(await round(args, r === 0, metallb, log));
+    log(`round ${r + 1}/${rounds}: ${JSON.stringify(rows.at(-1))}`);
+  }
+  return [summarizeRounds(rows, SPREAD)];
 };
 
 export default bench;

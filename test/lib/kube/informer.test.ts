@@ -472,6 +472,51 @@ describe('Informer against a scripted apiserver (nock)', () => {
     expect(inf.byIndex('x', '2').map((o) => o.metadata?.name)).toEqual(['a']);
   });
 
+  test('transform: list items and every watch event are cached and delivered transformed; a throwing transform caches the whole object', async () => {
+    const feed = new WatchFeed();
+    api()
+      .get(LIST)
+      .query(isList)
+      .reply(200, {
+        metadata: { resourceVersion: '10' },
+        items: [svc('a', '5', { spec: { x: 1 }, bulk: 'x'.repeat(100) })],
+      });
+    api()
+      .get(LIST)
+      .query(isWatch)
+      .reply(200, () => feed.stream);
+    const seen: Array<[string, Svc]> = [];
+    inf = informer({
+      transform: (o: Svc) => {
+        if (o.metadata?.name === 'bad') throw new Error('cannot trim');
+        return { kind: o.kind, apiVersion: o.apiVersion, metadata: o.metadata, spec: o.spec } as Svc;
+      },
+    });
+    inf.addHandlers({
+      add: (o) => seen.push(['add', o]),
+      update: (_old, o) => seen.push(['update', o]),
+      delete: (o) => seen.push(['delete', o]),
+    });
+    inf.start();
+    await inf.waitForSync(2_000);
+    // kind/apiVersion filled in before the transform sees a list item.
+    expect(inf.get('default/a')).toEqual({ ...svc('a', '5'), spec: { x: 1 } });
+    feed.send('ADDED', svc('b', '11', { spec: { x: 2 }, bulk: 'y' }));
+    feed.send('MODIFIED', svc('a', '12', { spec: { x: 3 }, bulk: 'z' }));
+    feed.send('DELETED', svc('b', '13', { spec: { x: 2 }, bulk: 'y' }));
+    feed.send('ADDED', svc('bad', '14', { bulk: 'kept' }));
+    await until(() => inf?.resourceVersion === '14');
+    expect(seen.map(([t, o]) => `${t} ${o.metadata?.name} ${'bulk' in o}`)).toEqual([
+      'add a false',
+      'add b false',
+      'update a false',
+      'delete b false',
+      'add bad true',
+    ]);
+    expect(inf.get('default/a')).toEqual({ ...svc('a', '12'), spec: { x: 3 } });
+    expect(inf.get('default/bad')).toMatchObject({ bulk: 'kept' });
+  });
+
   test('stop() during backoff returns promptly and makes no further requests; waitForSync rejects', async () => {
     let lists = 0;
     api()
