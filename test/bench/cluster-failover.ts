@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../envtest/index.ts';
-import { flag, percentile } from '../support/bench.ts';
+import { flag, percentile, runEnvironment } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 /** KEY=VALUE lines of the env file test/cluster/build.sh writes. */
@@ -86,6 +86,9 @@ const bench: Bench = async (args) => {
       docker_server: docker(['version', '-f', '{{.Server.Version}}']),
       cgroup: docker(['info', '-f', '{{.CgroupVersion}}']),
       node: process.version,
+      // The speakers run in pods with the chart's flags; this is the machine the cluster runs on.
+      cpus: runEnvironment().cpu_affinity ?? null,
+      loadavg_1m: runEnvironment().loadavg_1m ?? null,
     };
     return [row];
   } finally {

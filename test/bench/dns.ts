@@ -34,6 +34,7 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runEnvironment } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -438,6 +439,7 @@ const bench: Bench = async (argv) => {
     const results = new Map<string, RunResult[]>();
     const saturated = new Map<string, { maxQps: number; clientBound: boolean; steps: number }>();
     let replayedPct: number | null = null;
+    let environment: BenchRow = {};
     let servedBy = '';
     try {
       for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps); // warm-up (JIT, caches)
@@ -448,6 +450,7 @@ const bench: Bench = async (argv) => {
           results.set(s.name, [...(results.get(s.name) ?? []), res]);
         }
       }
+      environment = runEnvironment(servers[0]?.proc.pid);
       const m = await scrapePortico(metricsPort);
       replayedPct = m.queries > 0 ? (100 * m.replayed) / m.queries : null;
       servedBy = m.replayed > 0 ? 'native+replay' : args.udpIo;
@@ -502,6 +505,8 @@ const bench: Bench = async (argv) => {
         : null,
       runs: args.runs,
       duration_s: args.duration,
+      // Of the Portico server process; dnsperf runs on CPU 0, each server on CPU 1.
+      ...environment,
     };
     return [row];
   } finally {

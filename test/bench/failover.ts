@@ -37,7 +37,7 @@ import { type ArpCapture, L2Topology, SPEAKER_MAIN, TCP_PORT } from '../e2e/l2/t
 import { installCrdFiles } from '../envtest/crds.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { JsonLines } from '../speaker/support/netns.ts';
-import { flag, percentile } from '../support/bench.ts';
+import { flag, percentile, runEnvironment } from '../support/bench.ts';
 import {
   MEMBERLIST_KEY_FILE,
   MEMBERLIST_PORT,
@@ -443,6 +443,8 @@ const failover: Bench = async (args) => {
   const num = (k: string) => (typeof row[k] === 'number' ? (row[k] as number) : null);
   row.ratio_vs_metallb = ratioVs(num('kill_p50_ms'), num('metallb_outage_ms_p50'));
   row.ratio_graceful_vs_metallb = ratioVs(num('graceful_p50_ms'), num('metallb_graceful_outage_ms_p50'));
+  // The speakers are started with this process's Node and environment (NODE_OPTIONS included).
+  Object.assign(row, runEnvironment());
   return [row];
 };
 

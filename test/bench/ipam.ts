@@ -14,12 +14,11 @@
 // each round's pair (v6 alloc CPU / v4 alloc CPU, measured back to back) is reported as min, median
 // and max too (`v6_over_v4_round_ratio_*`): best-of figures can pair a lucky round of one family with
 // an unlucky one of the other, so their spread shows how much of a ratio is machine noise.
-import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Allocator } from '../../controllers/ipam/index.ts';
 import type { ServiceRequest } from '../../controllers/ipam/types.ts';
-import { percentile } from '../support/bench.ts';
+import { percentile, runEnvironment } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 setFlagsFromString('--expose-gc');
@@ -167,7 +166,8 @@ const bench: Bench = async (args) => {
     v6_over_v4_wall_ratio: Number((b.alloc.wallMs / a.alloc.wallMs).toFixed(3)),
     v4_last_ip: a.lastIp,
     v6_last_ip: b.lastIp,
-    load_avg_1m: Number(loadavg()[0]!.toFixed(1)),
+    // The allocator runs in this process: its Node version, V8 flags, CPUs and load.
+    ...runEnvironment(),
   };
   return [row];
 };
