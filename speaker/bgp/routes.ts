@@ -115,19 +115,7 @@ export function advertise(routes: readonly Route[], c: AdvertiseContext): Built 
     // Attributes whose size does not depend on the NLRI; the extended-length flag of MP_REACH may
     // add one octet, hence the slack.
     const fixed = encodeMessage(build([]), ctx).length + 1;
-    let batch: string[] = [];
-    let size = fixed;
-    for (const prefix of g.prefixes) {
-      const n = nlriSize(prefix);
-      if (size + n > MAX_MESSAGE_LENGTH && batch.length) {
-        updates.push(build(batch));
-        batch = [];
-        size = fixed;
-      }
-      batch.push(prefix);
-      size += n;
-    }
-    if (batch.length) updates.push(build(batch));
+    updates.push(...packed(g.prefixes, fixed, build));
   }
   return { updates, skipped };
 }
@@ -154,19 +142,29 @@ export function withdraw(prefixes: readonly string[], session: Session): Built {
             nlri: [],
           };
     const fixed = HEADER_LENGTH + 4 + (afi === Afi.IPV6 ? 4 + 3 : 0);
-    let batch: string[] = [];
-    let size = fixed;
-    for (const prefix of byAfi[afi]!) {
-      const n = nlriSize(prefix);
-      if (size + n > MAX_MESSAGE_LENGTH && batch.length) {
-        updates.push(build(batch));
-        batch = [];
-        size = fixed;
-      }
-      batch.push(prefix);
-      size += n;
-    }
-    if (batch.length) updates.push(build(batch));
+    updates.push(...packed(byAfi[afi]!, fixed, build));
   }
   return { updates, skipped };
+}
+
+/**
+ * Split `prefixes` into as few messages as fit in 4096 octets each: `fixed` is the size of a
+ * message with no prefixes, `build` makes one message from a batch.
+ */
+function packed<T>(prefixes: readonly string[], fixed: number, build: (batch: string[]) => T): T[] {
+  const out: T[] = [];
+  let batch: string[] = [];
+  let size = fixed;
+  for (const prefix of prefixes) {
+    const n = nlriSize(prefix);
+    if (size + n > MAX_MESSAGE_LENGTH && batch.length) {
+      out.push(build(batch));
+      batch = [];
+      size = fixed;
+    }
+    batch.push(prefix);
+    size += n;
+  }
+  if (batch.length) out.push(build(batch));
+  return out;
 }
