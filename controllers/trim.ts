@@ -103,9 +103,16 @@ export function trimNamespace<T extends KubeObject>(ns: T): T {
   return out as T;
 }
 
-/** An IPAddressPool without managedFields and other metadata; spec and status are read whole. */
+/**
+ * An IPAddressPool without managedFields; spec and status are read whole, and so are its labels and
+ * annotations: the MetalLB mirror (metallb-mirror.ts) shares this informer and tells its own
+ * mirrors from user-made pools by them. Pools are few, so keeping them costs nothing.
+ */
 export function trimPool<T extends PoolObject>(pool: T): T {
-  const out: PoolObject = { metadata: baseMeta(pool.metadata) };
+  const meta: ObjectMeta = baseMeta(pool.metadata);
+  if (pool.metadata?.labels !== undefined) meta.labels = pool.metadata.labels;
+  if (pool.metadata?.annotations !== undefined) meta.annotations = pool.metadata.annotations;
+  const out: PoolObject = { metadata: meta };
   if (pool.apiVersion !== undefined) out.apiVersion = pool.apiVersion;
   if (pool.kind !== undefined) out.kind = pool.kind;
   if (pool.spec !== undefined) out.spec = pool.spec;

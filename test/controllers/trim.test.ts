@@ -240,16 +240,31 @@ describe('trimNamespace / trimPool', () => {
     });
   });
 
-  test('a pool keeps spec and status whole, drops managedFields', () => {
+  test('a pool keeps spec, status, labels and annotations whole (the MetalLB mirror reads them), drops managedFields', () => {
     const pool = {
       apiVersion: 'portico.dev/v1alpha1',
       kind: 'IPAddressPool',
-      metadata: { name: 'lan', uid: 'u', resourceVersion: '3', generation: 4, managedFields: [{}] },
+      metadata: {
+        name: 'lan',
+        uid: 'u',
+        resourceVersion: '3',
+        generation: 4,
+        managedFields: [{}],
+        labels: { 'portico.dev/mirrored-from': 'metallb' },
+        annotations: { 'portico.dev/metallb-source': 'metallb-system/lan' },
+      },
       spec: { addresses: ['192.0.2.0/28'], allocation: { priority: 1 } },
       status: { assignedIPv4: '1', conditions: [] },
     };
     const t = trimPool(pool);
-    expect(t.metadata).toEqual({ name: 'lan', uid: 'u', resourceVersion: '3', generation: 4 });
+    expect(t.metadata).toEqual({
+      name: 'lan',
+      uid: 'u',
+      resourceVersion: '3',
+      generation: 4,
+      labels: { 'portico.dev/mirrored-from': 'metallb' },
+      annotations: { 'portico.dev/metallb-source': 'metallb-system/lan' },
+    });
     expect(t.spec).toBe(pool.spec);
     expect(t.status).toBe(pool.status);
   });
