@@ -25,9 +25,8 @@ import {
 } from '../../../lib/kube/index.ts';
 import { leaseBody, microTime } from '../../../speaker/kube/peers.ts';
 import { announcedCondition } from '../../../speaker/kube/status.ts';
-import { REPO_ROOT, startControlPlane } from '../../envtest/index.ts';
+import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../envtest/index.ts';
 import { cachedKubectl } from '../../envtest/provision.ts';
-import { sharedKubeConfig, sharedKubeconfigPath } from '../../envtest/shared.ts';
 import { strictPrereqs } from '../../support/require.ts';
 
 const run = promisify(execFile);
@@ -64,12 +63,13 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result>
 }
 
 describe('portico status / why against a real apiserver', () => {
-  const client = new KubeClient(sharedKubeConfig());
-  const kc = () => ['--kubeconfig', sharedKubeconfigPath()];
-  const events = new EventRecorder(client, {
-    reportingController: 'portico.dev/speaker',
-    reportingInstance: 'test',
-  });
+  // A private control plane, not the shared one: the pool status this test writes (as the
+  // controller would) is cluster-scoped, and the real controllers other test files run on the
+  // shared plane write the status of every pool they see.
+  let plane: ControlPlane;
+  let client: KubeClient;
+  let events: EventRecorder;
+  const kc = () => ['--kubeconfig', plane.kubeconfigPath];
 
   async function service(
     name: string,
@@ -105,6 +105,12 @@ describe('portico status / why against a real apiserver', () => {
   });
 
   beforeAll(async () => {
+    plane = await startControlPlane();
+    client = new KubeClient(plane.kubeConfig());
+    events = new EventRecorder(client, {
+      reportingController: 'portico.dev/speaker',
+      reportingInstance: 'test',
+    });
     for (const name of [ns, sys])
       await client.create(Resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
@@ -334,6 +340,7 @@ describe('portico status / why against a real apiserver', () => {
     for (const n of [n1, n2]) await del(`/api/v1/nodes/${n}`);
     for (const n of [ns, sys]) await del(`/api/v1/namespaces/${n}`);
     client.close();
+    await plane.stop();
   });
 
   test('status -o json: pools, VIPs with node and since, pending, zones, speakers, problems', async () => {
@@ -428,7 +435,7 @@ describe('portico status / why against a real apiserver', () => {
   });
 
   test('status (table), with the kubeconfig from KUBECONFIG', async () => {
-    const res = await cli(['status', '-n', ns], { KUBECONFIG: sharedKubeconfigPath() });
+    const res = await cli(['status', '-n', ns], { KUBECONFIG: plane.kubeconfigPath });
     expect(res.code).toBe(0);
     const t = res.stdout;
     expect(t).toMatch(
@@ -498,7 +505,7 @@ describe('portico status / why against a real apiserver', () => {
   });
 
   test('a kubeconfig whose user is an exec plugin (as on cloud clusters) works', async () => {
-    const admin = parseYaml(await readFile(sharedKubeconfigPath(), 'utf8')) as {
+    const admin = parseYaml(await readFile(plane.kubeconfigPath, 'utf8')) as {
       users: Array<{ user: { token?: string } }>;
     };
     const token = admin.users[0]?.user.token;
@@ -511,7 +518,7 @@ describe('portico status / why against a real apiserver', () => {
     const dir = await mkdtemp(join(tmpdir(), 'portico-exec-'));
     try {
       const file = join(dir, 'kubeconfig');
-      const doc = parseYaml(await readFile(sharedKubeconfigPath(), 'utf8')) as {
+      const doc = parseYaml(await readFile(plane.kubeconfigPath, 'utf8')) as {
         users: Array<{ name: string; user: Record<string, unknown> }>;
       };
       doc.users = doc.users.map((u) => ({
