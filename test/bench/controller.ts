@@ -247,8 +247,12 @@ async function startChild(c: Contender, kubeconfig: string, logDir: string, n: n
   const out = createWriteStream(join(logDir, `${c.label}-${n}.log`));
   const cmd = c.command(kubeconfig, port);
   const proc = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.pipe(out);
-  proc.stderr?.pipe(out);
+  // Two sources into one file: neither may end it (the first to finish would, and the other's next
+  // write would then throw); it ends once the process and both pipes are done.
+  proc.stdout?.pipe(out, { end: false });
+  proc.stderr?.pipe(out, { end: false });
+  proc.once('close', () => out.end());
+  out.on('error', () => {}); // a log file is best effort: never fail the bench over it
   if (proc.pid === undefined) throw new Error(`${c.label} did not start`);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return { proc, pid: proc.pid, port, exited };
