@@ -51,7 +51,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type RequestOptions as HttpsOptions, get as httpsGet } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -65,7 +64,7 @@ import {
 import { installCrdFiles } from '../envtest/crds.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { startDualStackControlPlane } from '../integration/controllers/dualstack-plane.ts';
-import { flag, runEnvironment, summarizeRounds } from '../support/bench.ts';
+import { flag, freePort, runEnvironment, summarizeRounds } from '../support/bench.ts';
 import {
   apiserverWrites,
   type MetalLB,
@@ -91,18 +90,6 @@ function arg(args: string[], name: string, dflt: number): number {
   const v = Number(args[i + 1]);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
   return v;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

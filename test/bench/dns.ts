@@ -30,11 +30,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runEnvironment } from '../support/bench.ts';
+import { freePort, runEnvironment } from '../support/bench.ts';
 import type { Bench, BenchRow } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -142,18 +141,6 @@ function writeInputs(dir: string): { yaml: string; zonefile: string; queries: st
   const queries = join(dir, 'queries.txt');
   writeFileSync(queries, `${lines.join('\n')}\n`);
   return { yaml, zonefile, queries };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 function cpuTicks(pid: number): number {

@@ -30,14 +30,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { rendezvousOwner } from '../../speaker/election/hash.ts';
 import { type ArpCapture, L2Topology, SPEAKER_MAIN, TCP_PORT } from '../e2e/l2/topology.ts';
 import { installCrdFiles } from '../envtest/crds.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
 import { JsonLines } from '../speaker/support/netns.ts';
-import { flag, percentile, runEnvironment } from '../support/bench.ts';
+import { flag, freePort, percentile, runEnvironment } from '../support/bench.ts';
 import {
   MEMBERLIST_KEY_FILE,
   MEMBERLIST_PORT,
@@ -166,18 +165,6 @@ async function trials(
 }
 
 const METALLB_NS = 'metallb-system';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Portico's run: the measurements of the bench before MetalLB joined it. */
 async function portico(

@@ -1,6 +1,7 @@
 // Small helpers the benches under test/bench share (kept out of test/bench/, where every file is a
 // bench the runner lists).
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import type { BenchRow } from '../bench/run.ts';
 
@@ -98,4 +99,17 @@ export function median(xs: readonly number[]): number | null {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a child process to bind next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }
