@@ -17,7 +17,7 @@ import {
 import { Afi, ErrorCode, MessageType, OpenSubcode, Safi, SUBCODES } from './constants.ts';
 import { type Action, type FsmEvent, type FsmState, initialState, step, type Timer } from './fsm.ts';
 import { checkPeerConfig, type PeerConfig, type Session } from './negotiate.ts';
-import { parsePrefix } from './prefix.ts';
+import { formatPrefix, parsePrefix } from './prefix.ts';
 import { type AdvertiseContext, advertise, type Route, withdraw } from './routes.ts';
 
 /**
@@ -241,7 +241,9 @@ export class BgpPeer extends EventEmitter {
         this.log.warn({ prefix: r.prefix, reason: p }, 'route refused');
         continue;
       }
-      next.set(r.prefix, r);
+      // One spelling per prefix ("2001:DB8::A/128" and "2001:db8::a/128" are one route).
+      const prefix = formatPrefix(p.afi, p.bytes, p.length);
+      next.set(prefix, prefix === r.prefix ? r : { ...r, prefix });
     }
     this.desired = next;
     if (!this.flushTimer && !this.stopped) this.flushTimer = setImmediate(() => this.flush());

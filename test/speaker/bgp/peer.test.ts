@@ -124,6 +124,20 @@ describe('BgpPeer', () => {
     expect(p.status().updatesSent - sentBefore).toBe(3);
   });
 
+  it('one spelling per prefix: a re-spelled IPv6 route is not sent twice', async () => {
+    const r = await router();
+    const p = peer(r.port);
+    p.setRoutes([{ prefix: '2001:DB8:1::A/128' }]);
+    p.start();
+    const c = await r.conn();
+    await c.until(() => c.eor.size === 2);
+    expect([...c.rib.keys()]).toEqual(['2001:db8:1::a/128']);
+    const sent = p.status().updatesSent;
+    p.setRoutes([{ prefix: '2001:db8:1:0::a/128' }]);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(p.status().updatesSent).toBe(sent);
+  });
+
   it('sends 10,000 routes in a few full UPDATEs written together', async () => {
     const r = await router();
     const p = peer(r.port);

@@ -1,6 +1,10 @@
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialTcp } from '../../../speaker/native/index.ts';
+import { skipUnless } from '../../support/require.ts';
+import { Segment } from '../support/netns.ts';
 
 // dialTcp: the addon's socket-before-connect path (TCP MD5, TTL, bind), on loopback only.
 describe('dialTcp', () => {
@@ -72,5 +76,97 @@ describe('dialTcp', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(called).toBe(false);
     expect(accepted.length).toBe(before);
+  });
+});
+
+// TTL on the wire: A ── router R ── B. A SYN with TTL 1 dies at R; with 2 it reaches B.
+describe.skipIf(skipUnless({ root: true, binaries: ['ip'] }))('dialTcp TTL through a router', () => {
+  const seg = new Segment('ttl');
+  const b = `pt-ttl-${seg.id}-b`;
+  let a = '';
+  let server: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    seg.create();
+    a = seg.addHost('a', '02:00:00:00:7a:01', ['192.0.2.2/24', '2001:db8:1::2/64']);
+    const r = seg.addHost('r', '02:00:00:00:7a:02', ['192.0.2.1/24', '2001:db8:1::1/64']);
+    seg.exec(r, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    seg.exec(r, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    Segment.run(['ip', 'netns', 'add', b]);
+    Segment.run([
+      'ip',
+      'link',
+      'add',
+      'eth1',
+      'netns',
+      r,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      b,
+    ]);
+    seg.exec(r, ['ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'eth1']);
+    seg.exec(r, ['ip', 'addr', 'add', '2001:db8:2::1/64', 'dev', 'eth1', 'nodad']);
+    seg.exec(r, ['ip', 'link', 'set', 'eth1', 'up']);
+    seg.exec(b, ['ip', 'link', 'set', 'lo', 'up']);
+    seg.exec(b, ['ip', 'addr', 'add', '198.51.100.2/24', 'dev', 'eth0']);
+    seg.exec(b, ['ip', 'addr', 'add', '2001:db8:2::2/64', 'dev', 'eth0', 'nodad']);
+    seg.exec(b, ['ip', 'link', 'set', 'eth0', 'up']);
+    seg.exec(b, ['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
+    seg.exec(b, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:2::1']);
+    seg.exec(a, ['ip', 'route', 'add', 'default', 'via', '192.0.2.1']);
+    seg.exec(a, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+    server = seg.spawnRaw(b, [
+      process.execPath,
+      '-e',
+      "require('net').createServer((s) => s.end()).listen(1179, '::')",
+    ]);
+    await new Promise((res) => setTimeout(res, 500));
+  });
+  afterAll(() => {
+    server?.kill('SIGKILL');
+    seg.destroy();
+    try {
+      Segment.run(['ip', 'netns', 'del', b]);
+    } catch {
+      // gone
+    }
+  });
+
+  const probe = (address: string) =>
+    JSON.parse(
+      execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          a,
+          process.execPath,
+          join(import.meta.dirname, '../fixtures/ttl-probe.ts'),
+          address,
+          '1179',
+          '1',
+          '2',
+          '255',
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      ).trim(),
+    ) as Record<string, string>;
+
+  it('IPv4: TTL 1 does not cross the router, 2 and 255 do', () => {
+    const r = probe('198.51.100.2');
+    expect(r['1']).not.toBe('connected');
+    expect(r['2']).toBe('connected');
+    expect(r['255']).toBe('connected');
+  });
+
+  it('IPv6: hop limit 1 does not cross the router, 2 and 255 do', () => {
+    const r = probe('2001:db8:2::2');
+    expect(r['1']).not.toBe('connected');
+    expect(r['2']).toBe('connected');
+    expect(r['255']).toBe('connected');
   });
 });
