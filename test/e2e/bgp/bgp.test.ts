@@ -8,6 +8,7 @@
 //   - a gracefully stopped speaker's routes are gone at once; a wrong MD5 password never reaches
 //     Established; a dead node (kill -9 with its link down, so no FIN leaves) is withdrawn by
 //     hold-time expiry (3 s); a kill -9 on a live node is withdrawn when the kernel's FIN arrives.
+//   - 10,000 routes from one node reach the router's table and are withdrawn.
 // Timings are printed at the end of each router's block.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,5 +230,20 @@ describe.each<RouterKind>(['bird', 'frr', 'gobgp'])('BGP e2e against %s', (kind)
     await node.driver!.kill('SIGKILL');
     times.withdraw_kill_fin_ms = (await w).t - t0;
     expect(times.withdraw_kill_fin_ms).toBeLessThan((HOLD + 1) * 1000);
+  });
+
+  it.skipIf(skip)('10,000 routes from one node reach the router’s table and are withdrawn', async () => {
+    const d = topo.nodes[0]!.driver!;
+    const routes = [{ prefix: P4 }, { prefix: P6 }];
+    for (let i = 0; i < 10_000; i++) routes.push({ prefix: `10.${(i >> 8) & 255}.${i & 255}.1/32` });
+    const t0 = Date.now();
+    d.send({ routes });
+    times.prefixes_10k_converge_ms = (await router.waitRouteCount('ipv4', 10_001, 60_000)).t - t0;
+    const s = await d.waitStatus(ROUTER_V4, (x) => x.prefixesSent === 10_001, 10_000);
+    expect(s.updatesSent).toBeLessThan(40);
+    const t1 = Date.now();
+    d.send({ routes: [{ prefix: P4 }, { prefix: P6 }] });
+    times.prefixes_10k_withdraw_ms = (await router.waitRouteCount('ipv4', 1, 60_000)).t - t1;
+    expect(await router.nextHops(P4)).toContain(topo.nodes[0]!.ip);
   });
 });

@@ -66,6 +66,10 @@ export interface Router {
    * (GoBGP). Rejects after timeoutMs.
    */
   waitNextHops(prefix: string, count: number, timeoutMs?: number): Promise<{ t: number; nextHops: string[] }>;
+  /** Number of BGP-learned prefixes of a family in the router's table (kernel for BIRD/FRR). */
+  routeCount(family: FamilyName): Promise<number>;
+  /** Resolves with the time (ms epoch) the count first equalled `count` (polled every 20 ms). */
+  waitRouteCount(family: FamilyName, count: number, timeoutMs?: number): Promise<{ t: number }>;
   /** The router's log so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
@@ -231,6 +235,28 @@ export async function waitKernelNextHops(
   }
 }
 
+/** BGP routes of a family in the kernel table of `ns` (`proto` bird / bgp). */
+export async function kernelRouteCount(ns: string, family: FamilyName, proto: string): Promise<number> {
+  const out = await execFileAsync(
+    'ip',
+    ['-n', ns, family === 'ipv6' ? '-6' : '-4', 'route', 'show', 'proto', proto],
+    { maxBuffer: 64 << 20 },
+  );
+  let n = 0;
+  for (const line of out.stdout.split('\n')) if (line && !line.startsWith('\t') && !line.startsWith(' ')) n++;
+  return n;
+}
+
+async function waitCount(
+  read: () => Promise<number>,
+  count: number,
+  timeoutMs: number,
+  what: string,
+): Promise<{ t: number }> {
+  const { t } = await pollUntil(read, (n) => n === count, timeoutMs, 20, what);
+  return { t };
+}
+
 async function pollUntil<T>(
   read: () => Promise<T>,
   ok: (v: T) => boolean,
@@ -327,6 +353,9 @@ async function startBird(o: RouterOptions): Promise<Router> {
     waitEstablished: (addresses, timeoutMs = 15_000) => waitEstablished(r, addresses, timeoutMs),
     nextHops: (prefix) => kernelNextHops(o.ns, prefix),
     waitNextHops: (prefix, count, timeoutMs) => waitKernelNextHops(o.ns, prefix, count, timeoutMs),
+    routeCount: (family) => kernelRouteCount(o.ns, family, 'bird'),
+    waitRouteCount: (family, count, timeoutMs = 30_000) =>
+      waitCount(() => r.routeCount(family), count, timeoutMs, `bird: ${count} ${family} routes`),
     log: () => readLog(logFile),
     stop: () => stopChild(child),
   };
@@ -407,6 +436,9 @@ async function startFrr(o: RouterOptions): Promise<Router> {
     waitEstablished: (addresses, timeoutMs = 15_000) => waitEstablished(r, addresses, timeoutMs),
     nextHops: (prefix) => kernelNextHops(o.ns, prefix),
     waitNextHops: (prefix, count, timeoutMs) => waitKernelNextHops(o.ns, prefix, count, timeoutMs),
+    routeCount: (family) => kernelRouteCount(o.ns, family, 'bgp'),
+    waitRouteCount: (family, count, timeoutMs = 30_000) =>
+      waitCount(() => r.routeCount(family), count, timeoutMs, `frr: ${count} ${family} routes`),
     log: () => readLog(join(o.dir, 'bgpd.log')) + readLog(join(o.dir, 'zebra.log')),
     async stop() {
       await stopChild(bgpd);
@@ -531,6 +563,12 @@ async function startGobgp(o: RouterOptions): Promise<Router> {
       );
       return { t, nextHops: value };
     },
+    async routeCount(family) {
+      const out = await gobgp('global', 'rib', 'summary', '-a', family);
+      return Number(/Destination: (\d+)/.exec(out)?.[1] ?? 0);
+    },
+    waitRouteCount: (family, count, timeoutMs = 30_000) =>
+      waitCount(() => r.routeCount(family), count, timeoutMs, `gobgp: ${count} ${family} destinations`),
     log: () => readLog(logFile),
     stop: () => stopChild(child),
   };
