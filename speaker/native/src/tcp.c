@@ -47,7 +47,7 @@ static void dial_release(tcp_dial *d) {
 
 static napi_value make_error(napi_env env, const char *what, int err) {
   char msg[256];
-  const char *name = strerrorname_np(err);
+  const char *name = uv_err_name(-err);  // libuv's errors are -errno on Unix: "ECONNREFUSED"…
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value code, text, error;
   napi_create_string_utf8(env, name ? name : "EIO", NAPI_AUTO_LENGTH, &code);

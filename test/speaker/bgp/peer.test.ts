@@ -264,6 +264,36 @@ describe('BgpPeer', () => {
     expect(downs).toEqual([]);
   });
 
+  it('random garbage after the header never crashes the shell; the session resets or carries on', async () => {
+    const r = await router();
+    const p = peer(r.port);
+    p.setRoutes([{ prefix: v4(1) }]);
+    p.start();
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let round = 0; round < 12; round++) {
+      const c = await r.conn(round, 8000);
+      await c.until(() => c.eor.size === 2, 8000, `session ${round}`);
+      // A well-framed message of a random type (1..5) with a random body: every decoder path.
+      for (let k = 0; k < 20 && !c.closed; k++) {
+        const len = 19 + 4 + (rnd() % 60);
+        const m = Buffer.alloc(len, 0xff);
+        m.writeUInt16BE(len, 16);
+        m[18] = 1 + (rnd() % 5);
+        for (let i = 19; i < len; i++) m[i] = rnd() & 0xff;
+        c.sendRaw(m);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      if (!c.closed) c.close();
+      await c.until(() => c.closed, 3000, 'close');
+    }
+    await established(p);
+    expect(p.status().prefixesSent).toBe(1);
+  });
+
   it('an OPEN with the wrong AS is refused with OPEN Message Error / Bad Peer AS', async () => {
     const r = await router({ autoOpen: false });
     const p = peer(r.port);
