@@ -12,7 +12,7 @@
 // namespaces created here (documentation addresses only), removed by destroy(); create() first
 // removes what a killed earlier run with the same label left behind.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PeerStatus } from '../../../speaker/bgp/peer.ts';
@@ -266,5 +266,10 @@ const net = require('net');
       }
     }
     rmSync(this.dir, { recursive: true, force: true });
+    try {
+      rmdirSync(this.root); // only when no other run of this label is using it
+    } catch {
+      // not empty, or gone
+    }
   }
 }
