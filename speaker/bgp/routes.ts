@@ -14,6 +14,8 @@ export interface Route {
   prefix: string;
   communities?: number[];
   largeCommunities?: [number, number, number][];
+  /** LOCAL_PREF for this route on internal sessions; absent = `AdvertiseContext.localPref` (default 100). */
+  localPref?: number;
 }
 
 export interface AdvertiseContext {
@@ -34,11 +36,11 @@ export interface Built {
 }
 
 /** AS_PATH for a route we originate: empty to iBGP, our AS to eBGP (AS_TRANS + AS4_PATH on a 2-octet session). */
-function pathAttributes(c: AdvertiseContext): PathAttribute[] {
+function pathAttributes(c: AdvertiseContext, localPref?: number): PathAttribute[] {
   const attrs: PathAttribute[] = [{ type: 'origin', value: 0 }];
   if (c.session.internal) {
     attrs.push({ type: 'as-path', segments: [] });
-    attrs.push({ type: 'local-pref', value: c.localPref ?? 100 });
+    attrs.push({ type: 'local-pref', value: localPref ?? c.localPref ?? 100 });
     return attrs;
   }
   if (c.session.fourOctetAs || c.localAs <= 0xffff) {
@@ -82,7 +84,12 @@ export function advertise(routes: readonly Route[], c: AdvertiseContext): Built 
       skipped.push({ prefix: r.prefix, reason: 'no next hop of that family on this session' });
       continue;
     }
-    const key = JSON.stringify([p.afi, r.communities ?? [], r.largeCommunities ?? []]);
+    const key = JSON.stringify([
+      p.afi,
+      r.communities ?? [],
+      r.largeCommunities ?? [],
+      c.session.internal ? (r.localPref ?? null) : null,
+    ]);
     const g = groups.get(key) ?? { afi: p.afi, route: r, prefixes: [] };
     g.prefixes.push(r.prefix);
     groups.set(key, g);
@@ -90,7 +97,7 @@ export function advertise(routes: readonly Route[], c: AdvertiseContext): Built 
   const updates: UpdateMessage[] = [];
   const ctx = { fourOctetAs: c.session.fourOctetAs };
   for (const g of groups.values()) {
-    const attrs = pathAttributes(c);
+    const attrs = pathAttributes(c, g.route.localPref);
     if (g.route.communities?.length) attrs.push({ type: 'communities', values: g.route.communities });
     if (g.route.largeCommunities?.length)
       attrs.push({ type: 'large-communities', values: g.route.largeCommunities });

@@ -72,6 +72,27 @@ describe('advertise', () => {
     ]);
   });
 
+  it('per-route localPref: overrides the context on iBGP (one UPDATE per value), ignored on eBGP', () => {
+    const routes: Route[] = [
+      { prefix: '198.51.100.1/32', localPref: 300 },
+      { prefix: '198.51.100.2/32' },
+      { prefix: '198.51.100.3/32', localPref: 300 },
+    ];
+    const ibgp = advertise(routes, {
+      localAs: 65001,
+      session: { ...EBGP, internal: true },
+      ...NH,
+      localPref: 200,
+    });
+    expect(ibgp.updates.map((u) => [u.attributes.find((a) => a.type === 'local-pref'), u.nlri])).toEqual([
+      [{ type: 'local-pref', value: 300 }, ['198.51.100.1/32', '198.51.100.3/32']],
+      [{ type: 'local-pref', value: 200 }, ['198.51.100.2/32']],
+    ]);
+    const ebgp = advertise(routes, { localAs: 65001, session: EBGP, ...NH });
+    expect(ebgp.updates).toHaveLength(1);
+    expect(ebgp.updates[0]!.attributes.some((a) => a.type === 'local-pref')).toBe(false);
+  });
+
   it('a 4-octet AS towards a 2-octet peer: AS_TRANS in AS_PATH, the real AS in AS4_PATH', () => {
     const session = { ...EBGP, fourOctetAs: false };
     const r = advertise([{ prefix: '198.51.100.10/32' }], { localAs: 4_200_000_000, session, ...NH });
