@@ -14,7 +14,7 @@ export interface Route {
   prefix: string;
   communities?: number[];
   largeCommunities?: [number, number, number][];
-  /** LOCAL_PREF for this route on internal sessions; absent = `AdvertiseContext.localPref` (default 100). */
+  /** LOCAL_PREF for this route, sent to internal peers only; default the context's (100). */
   localPref?: number;
 }
 
@@ -36,7 +36,7 @@ export interface Built {
 }
 
 /** AS_PATH for a route we originate: empty to iBGP, our AS to eBGP (AS_TRANS + AS4_PATH on a 2-octet session). */
-function pathAttributes(c: AdvertiseContext, localPref?: number): PathAttribute[] {
+function pathAttributes(c: AdvertiseContext, localPref: number | undefined): PathAttribute[] {
   const attrs: PathAttribute[] = [{ type: 'origin', value: 0 }];
   if (c.session.internal) {
     attrs.push({ type: 'as-path', segments: [] });
@@ -61,7 +61,7 @@ const nlriSize = (prefix: string) => {
 };
 
 /**
- * Groups routes with equal communities into shared UPDATEs and splits each group so every message
+ * Groups routes with equal communities (and, to internal peers, LOCAL_PREF) into shared UPDATEs and splits each group so every message
  * stays within 4096 octets. IPv4 goes in the base NLRI field with NEXT_HOP, IPv6 in MP_REACH_NLRI.
  */
 export function advertise(routes: readonly Route[], c: AdvertiseContext): Built {
@@ -84,12 +84,8 @@ export function advertise(routes: readonly Route[], c: AdvertiseContext): Built 
       skipped.push({ prefix: r.prefix, reason: 'no next hop of that family on this session' });
       continue;
     }
-    const key = JSON.stringify([
-      p.afi,
-      r.communities ?? [],
-      r.largeCommunities ?? [],
-      c.session.internal ? (r.localPref ?? null) : null,
-    ]);
+    const localPref = c.session.internal ? (r.localPref ?? null) : null;
+    const key = JSON.stringify([p.afi, r.communities ?? [], r.largeCommunities ?? [], localPref]);
     const g = groups.get(key) ?? { afi: p.afi, route: r, prefixes: [] };
     g.prefixes.push(r.prefix);
     groups.set(key, g);

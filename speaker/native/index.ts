@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,8 +8,9 @@ import { fileURLToPath } from 'node:url';
  * Raw sockets for the speaker. AF_PACKET: whole Ethernet frames of one ethertype on one
  * interface (ARP is not an IP protocol). ICMPv6: Neighbor Discovery with hop limit 255 and
  * multicast membership, received hop limit and source selection, which raw-socket 1.8 lacks
- * (docs/decisions/050). The C addon lives in ./src/packet.c and is built by `npm run build:native`
- * (also the package's install script).
+ * (docs/decisions/050). TCP for BGP: TCP MD5 (RFC 2385) and TTL set before connect (./src/tcp.c,
+ * ADR 100). The C addon lives in ./src/ and is built by `npm run build:native` (also the package's
+ * install script).
  */
 export interface PacketSocket {
   readonly ifname: string;
@@ -51,6 +53,10 @@ interface Addon {
   open(ifname: string, ethertype: number, onFrame: (frame: Buffer) => void): PacketSocket;
   openIcmp6(ifname: string, types: number[], onMessage: Icmp6Handler): Icmp6Socket;
   openLinkMonitor(onChange: () => void): LinkMonitor;
+  tcpConnect(
+    options: { address: string; port: number; source?: string; md5Key?: Buffer; ttl?: number },
+    onDone: (err: (Error & { code?: string }) | null, fd: number) => void,
+  ): { cancel(): void };
 }
 
 export const BUILD_COMMAND = 'npm run build:native';
@@ -89,9 +95,10 @@ export function loadPacketAddon(paths?: string[]): Addon {
     if (
       typeof mod.open !== 'function' ||
       typeof mod.openIcmp6 !== 'function' ||
-      typeof mod.openLinkMonitor !== 'function'
+      typeof mod.openLinkMonitor !== 'function' ||
+      typeof mod.tcpConnect !== 'function'
     ) {
-      throw new Error('it lacks open()/openIcmp6()/openLinkMonitor(): an old build');
+      throw new Error('it lacks open()/openIcmp6()/openLinkMonitor()/tcpConnect(): an old build');
     }
     if (!paths) cached = mod;
     return mod;
@@ -128,4 +135,75 @@ export function openIcmp6Socket(ifname: string, types: number[], onMessage: Icmp
  */
 export function openLinkMonitor(onChange: () => void): LinkMonitor {
   return loadPacketAddon().openLinkMonitor(onChange);
+}
+
+export interface TcpDialOptions {
+  /** The peer, IPv4 or IPv6 text. */
+  address: string;
+  port: number;
+  /** Local address to bind before connecting (port chosen by the kernel). */
+  sourceAddress?: string;
+  /**
+   * TCP MD5 signature key (RFC 2385), 1..80 octets of UTF-8, set for `address` before the SYN is
+   * sent. Copied into the kernel; never logged.
+   */
+  md5Password?: string;
+  /** IP_TTL / IPV6_UNICAST_HOPS of every packet, 1..255; unset = the system default (64). */
+  ttl?: number;
+}
+
+/** An outbound connection in progress; see dialTcp. */
+export interface TcpDial {
+  /** Abandons the attempt: the socket is closed and `onDone` is never called. Idempotent. */
+  cancel(): void;
+}
+
+/**
+ * Opens a TCP connection with options Node cannot set before connect() (TCP_MD5SIG, TTL): the
+ * addon creates the socket, sets them, binds, starts a non-blocking connect and waits for it on
+ * the libuv loop; the connected descriptor becomes a normal `net.Socket` (which owns and closes
+ * it). `onDone(undefined, socket)` or `onDone(error)` (error.code e.g. 'ECONNREFUSED') is called
+ * once, always asynchronously, unless cancelled. There is no connect timeout here: the caller's
+ * timer cancels. No privileges needed.
+ */
+export function dialTcp(
+  o: TcpDialOptions,
+  onDone: (err: (Error & { code?: string }) | undefined, socket?: net.Socket) => void,
+): TcpDial {
+  const options: { address: string; port: number; source?: string; md5Key?: Buffer; ttl?: number } = {
+    address: o.address,
+    port: o.port,
+  };
+  if (o.sourceAddress) options.source = o.sourceAddress;
+  if (o.md5Password !== undefined) options.md5Key = Buffer.from(o.md5Password, 'utf8');
+  if (o.ttl !== undefined) options.ttl = o.ttl;
+  let cancelled = false;
+  let handle: { cancel(): void } | undefined;
+  try {
+    handle = loadPacketAddon().tcpConnect(options, (err, fd) => {
+      if (cancelled) return;
+      if (err) return onDone(err);
+      let socket: net.Socket;
+      try {
+        socket = new net.Socket({ fd, readable: true, writable: true });
+      } catch (e) {
+        closeSync(fd);
+        return onDone(e as Error);
+      }
+      onDone(undefined, socket);
+    });
+  } catch (err) {
+    // Synchronous failures (bind, an immediate connect error) are reported like the others: later.
+    setImmediate(() => {
+      if (!cancelled) onDone(err as Error);
+    });
+  } finally {
+    options.md5Key?.fill(0);
+  }
+  return {
+    cancel() {
+      cancelled = true;
+      handle?.cancel();
+    },
+  };
 }

@@ -581,6 +581,9 @@ static napi_value js_open_link_monitor(napi_env env, napi_callback_info info) {
   return start_socket(env, KIND_NETLINK, fd, "", 0, argv[0]);
 }
 
+// speaker/native/src/tcp.c: tcpConnect (TCP MD5, TTL and source address before connect).
+napi_value portico_tcp_init(napi_env env, napi_value exports);
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "open", NAPI_AUTO_LENGTH, js_open, NULL, &fn);
@@ -589,5 +592,5 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "openIcmp6", fn);
   napi_create_function(env, "openLinkMonitor", NAPI_AUTO_LENGTH, js_open_link_monitor, NULL, &fn);
   napi_set_named_property(env, exports, "openLinkMonitor", fn);
-  return exports;
+  return portico_tcp_init(env, exports);
 }

@@ -72,21 +72,16 @@ describe('advertise', () => {
     ]);
   });
 
-  it('per-route localPref: overrides the context on iBGP (one UPDATE per value), ignored on eBGP', () => {
+  it('iBGP: per-route LOCAL_PREF splits the UPDATEs; eBGP ignores it', () => {
     const routes: Route[] = [
       { prefix: '198.51.100.1/32', localPref: 300 },
       { prefix: '198.51.100.2/32' },
       { prefix: '198.51.100.3/32', localPref: 300 },
     ];
-    const ibgp = advertise(routes, {
-      localAs: 65001,
-      session: { ...EBGP, internal: true },
-      ...NH,
-      localPref: 200,
-    });
-    expect(ibgp.updates.map((u) => [u.attributes.find((a) => a.type === 'local-pref'), u.nlri])).toEqual([
-      [{ type: 'local-pref', value: 300 }, ['198.51.100.1/32', '198.51.100.3/32']],
-      [{ type: 'local-pref', value: 200 }, ['198.51.100.2/32']],
+    const ibgp = advertise(routes, { localAs: 65001, session: { ...EBGP, internal: true }, ...NH });
+    expect(ibgp.updates.map((u) => [u.nlri, u.attributes.find((a) => a.type === 'local-pref')])).toEqual([
+      [['198.51.100.1/32', '198.51.100.3/32'], { type: 'local-pref', value: 300 }],
+      [['198.51.100.2/32'], { type: 'local-pref', value: 100 }],
     ]);
     const ebgp = advertise(routes, { localAs: 65001, session: EBGP, ...NH });
     expect(ebgp.updates).toHaveLength(1);
