@@ -4,10 +4,19 @@
 // the field, ready for a Warning Event on the object. The CRD rules (lib/api/crds/bgp*.ts) reject
 // the rest at admission; these functions repeat the cheap ones so objects that never passed the
 // apiserver (unit tests, `portico` CLI input) get the same answer.
+import { createHash } from 'node:crypto';
 import { parseAddressEntry } from '../net/interval.ts';
 import { parseIP } from '../net/ip.ts';
-import type { BGPAdvertisement, BGPPeer, IPAddressPool, SecretReference } from './types.ts';
-import { DEFAULTS } from './types.ts';
+import { API_VERSION } from './group.ts';
+import type {
+  BGPAdvertisement,
+  BGPPeer,
+  BGPSessionState,
+  BGPSessionStateStatus,
+  IPAddressPool,
+  SecretReference,
+} from './types.ts';
+import { BGP_SESSION_LABELS, DEFAULTS } from './types.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Durations (metav1.Duration, Go's time.ParseDuration syntax)
@@ -309,7 +318,57 @@ function widestBlock(start: bigint, end: bigint, bits: number): number {
   return best;
 }
 
-/** Name of the BGPSessionState of a node's session to a peer. */
+/**
+ * Name of the BGPSessionState of a node's session to a peer: `<node>-<peer>`. Both may be 253
+ * characters; past the 253-character object name limit the name is cut and ends in a hash of the
+ * pair, so it stays unique (the labels carry the full names).
+ */
 export function sessionStateName(node: string, peer: string): string {
-  return `${node}-${peer}`;
+  const name = `${node}-${peer}`;
+  if (name.length <= 253) return name;
+  const hash = createHash('sha256').update(`${node}/${peer}`).digest('hex').slice(0, 10);
+  return `${name.slice(0, 242).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+/** Label values are at most 63 characters; longer names are cut and hashed the same way. */
+function labelValue(v: string): string {
+  if (v.length <= 63) return v;
+  const hash = createHash('sha256').update(v).digest('hex').slice(0, 10);
+  return `${v.slice(0, 52).replace(/[-._]+$/, '')}-${hash}`;
+}
+
+/**
+ * The object a speaker server-side-applies (field manager portico-speaker) for one session,
+ * before its status: name, the two labels, and the Node and BGPPeer as owners, so the garbage
+ * collector deletes it when either goes. Apply `sessionStateStatusBody` to `/status` after.
+ */
+export function sessionStateBody(
+  node: { name: string; uid: string },
+  peer: { name: string; uid: string },
+): BGPSessionState {
+  return {
+    apiVersion: API_VERSION as 'portico.dev/v1alpha1',
+    kind: 'BGPSessionState',
+    metadata: {
+      name: sessionStateName(node.name, peer.name),
+      labels: {
+        [BGP_SESSION_LABELS.node]: labelValue(node.name),
+        [BGP_SESSION_LABELS.peer]: labelValue(peer.name),
+      },
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid },
+        { apiVersion: API_VERSION, kind: 'BGPPeer', name: peer.name, uid: peer.uid },
+      ],
+    },
+  };
+}
+
+/** The `/status` apply body of a session's BGPSessionState. */
+export function sessionStateStatusBody(name: string, status: BGPSessionStateStatus): BGPSessionState {
+  return {
+    apiVersion: API_VERSION as 'portico.dev/v1alpha1',
+    kind: 'BGPSessionState',
+    metadata: { name },
+    status,
+  };
 }

@@ -5,6 +5,7 @@
 // their status — and nothing next to it: no Secrets elsewhere, no writes to peers.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionStateBody, sessionStateStatusBody } from '../../../lib/api/bgp.ts';
 import { BGP_SESSION_LABELS } from '../../../lib/api/types.ts';
 import { KubeClient, loadKubeConfig } from '../../../lib/kube/index.ts';
 import {
@@ -119,7 +120,30 @@ describe('speaker BGP mode: RBAC', () => {
   });
 
   it('creates, updates, reads and deletes BGPSessionStates and their status (server-side apply)', async () => {
-    const name = `node-${id}-tor`;
+    // The owners: a Node and a BGPPeer (made by the admin), named in ownerReferences.
+    const node = (await admin.request({
+      method: 'POST',
+      path: '/api/v1/nodes',
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${id}` } },
+    })) as { metadata: { uid: string } };
+    cleanups.push(() => admin.request({ method: 'DELETE', path: `/api/v1/nodes/node-${id}` }));
+    const peer = (await admin.request({
+      method: 'POST',
+      path: `${api}/bgppeers`,
+      body: {
+        apiVersion: 'portico.dev/v1alpha1',
+        kind: 'BGPPeer',
+        metadata: { name: `tor-${id}` },
+        spec: { myASN: 64512, peerASN: 64500, peerAddress: '192.0.2.1' },
+      },
+    })) as { metadata: { uid: string } };
+    cleanups.push(() => admin.request({ method: 'DELETE', path: `${api}/bgppeers/tor-${id}` }));
+    const body = sessionStateBody(
+      { name: `node-${id}`, uid: node.metadata.uid },
+      { name: `tor-${id}`, uid: peer.metadata.uid },
+    );
+    const name = body.metadata.name!;
+    expect(name).toBe(`node-${id}-tor-${id}`);
     const path = `${api}/bgpsessionstates/${name}`;
     const applyOpts = {
       method: 'PATCH' as const,
@@ -127,35 +151,22 @@ describe('speaker BGP mode: RBAC', () => {
       contentType: 'application/apply-patch+yaml',
     };
     try {
-      await sa.request({
-        ...applyOpts,
-        path,
-        body: {
-          apiVersion: 'portico.dev/v1alpha1',
-          kind: 'BGPSessionState',
-          metadata: {
-            name,
-            labels: { [BGP_SESSION_LABELS.node]: `node-${id}`, [BGP_SESSION_LABELS.peer]: 'tor' },
-          },
-        },
-      });
+      const created = (await sa.request({ ...applyOpts, path, body })) as {
+        metadata: { ownerReferences: unknown[] };
+      };
+      expect(created.metadata.ownerReferences).toHaveLength(2);
       await sa.request({
         ...applyOpts,
         path: `${path}/status`,
-        body: {
-          apiVersion: 'portico.dev/v1alpha1',
-          kind: 'BGPSessionState',
-          metadata: { name },
-          status: {
-            node: `node-${id}`,
-            peer: 'tor',
-            peerAddress: '192.0.2.1',
-            state: 'Established',
-            establishedSince: '2026-01-01T00:00:00Z',
-            lastTransition: '2026-01-01T00:00:00Z',
-            prefixesSent: 2,
-          },
-        },
+        body: sessionStateStatusBody(name, {
+          node: `node-${id}`,
+          peer: `tor-${id}`,
+          peerAddress: '192.0.2.1',
+          state: 'Established',
+          establishedSince: '2026-01-01T00:00:00Z',
+          lastTransition: '2026-01-01T00:00:00Z',
+          prefixesSent: 2,
+        }),
       });
       const list = (await sa.request({
         path: `${api}/bgpsessionstates`,

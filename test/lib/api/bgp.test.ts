@@ -8,7 +8,9 @@ import {
   parseDuration,
   peerTimers,
   secretPassword,
+  sessionStateBody,
   sessionStateName,
+  sessionStateStatusBody,
 } from '../../../lib/api/bgp.ts';
 import type { BGPAdvertisement, BGPPeer, BGPPeerSpec, IPAddressPool } from '../../../lib/api/types.ts';
 
@@ -235,4 +237,40 @@ describe('checkAggregation', () => {
   });
 });
 
-it('sessionStateName', () => expect(sessionStateName('node-1', 'tor-a')).toBe('node-1-tor-a'));
+describe('BGPSessionState objects', () => {
+  it('name <node>-<peer>; past 253 characters cut and hashed, still unique', () => {
+    expect(sessionStateName('node-1', 'tor-a')).toBe('node-1-tor-a');
+    const long = 'n'.repeat(200);
+    const a = sessionStateName(long, 'p'.repeat(100));
+    const b = sessionStateName(long, `${'p'.repeat(99)}q`);
+    expect(a.length).toBeLessThanOrEqual(253);
+    expect(a).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    expect(a).not.toBe(b);
+  });
+
+  it('apply body: labels and the Node and BGPPeer as owners', () => {
+    expect(sessionStateBody({ name: 'n1', uid: 'u-node' }, { name: 'tor', uid: 'u-peer' })).toEqual({
+      apiVersion: 'portico.dev/v1alpha1',
+      kind: 'BGPSessionState',
+      metadata: {
+        name: 'n1-tor',
+        labels: { 'portico.dev/node': 'n1', 'portico.dev/peer': 'tor' },
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Node', name: 'n1', uid: 'u-node' },
+          { apiVersion: 'portico.dev/v1alpha1', kind: 'BGPPeer', name: 'tor', uid: 'u-peer' },
+        ],
+      },
+    });
+    const long = sessionStateBody({ name: 'x'.repeat(80), uid: 'a' }, { name: 'tor', uid: 'b' });
+    expect(long.metadata.labels!['portico.dev/node']!.length).toBeLessThanOrEqual(63);
+  });
+
+  it('status body', () => {
+    expect(sessionStateStatusBody('n1-tor', { state: 'Active', lastError: 'connection refused' })).toEqual({
+      apiVersion: 'portico.dev/v1alpha1',
+      kind: 'BGPSessionState',
+      metadata: { name: 'n1-tor' },
+      status: { state: 'Active', lastError: 'connection refused' },
+    });
+  });
+});
