@@ -83,17 +83,6 @@ export function sessionKey(p: PeerPlan): string {
   return JSON.stringify({ ...rest, password: pw });
 }
 
-/**
- * `<node>-<peer>` as a DNS-1123 subdomain name (BGPSessionState's name). Node and BGPPeer names are
- * already DNS-1123 subdomains; only their joined length can overflow, then a hash keeps it unique.
- */
-export function sessionStateName(node: string, peer: string): string {
-  const name = `${node}-${peer}`;
-  if (name.length <= 253) return name;
-  const h = createHash('sha256').update(name).digest('hex').slice(0, 10);
-  return `${name.slice(0, 242).replace(/[-.]+$/, '')}-${h}`;
-}
-
 /** RFC 3339 with second precision (metav1.Time). */
 const metaTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 

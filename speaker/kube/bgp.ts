@@ -5,7 +5,12 @@
 // in speaker/bgp/plan.ts and bgp-project.ts (pure); the protocol in speaker/bgp/peer.ts.
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { SecretLike } from '../../lib/api/bgp.ts';
+import {
+  type SecretLike,
+  sessionStateBody,
+  sessionStateName,
+  sessionStateStatusBody,
+} from '../../lib/api/bgp.ts';
 import { API_VERSION, FIELD_MANAGERS, GROUP, KINDS, PLURALS, VERSION } from '../../lib/api/group.ts';
 import type { BGPAdvertisement, BGPPeer, IPAddressPool } from '../../lib/api/types.ts';
 import {
@@ -21,13 +26,7 @@ import { metricName } from '../../lib/observe/metrics.ts';
 import { BgpPeer, type PeerStatus } from '../bgp/peer.ts';
 import { type PeerPlan, type Problem, plan } from '../bgp/plan.ts';
 import type { SpeakerFacts } from '../engine.ts';
-import {
-  peerPasswords,
-  planServices,
-  sessionKey,
-  sessionStateName,
-  sessionStateStatus,
-} from './bgp-project.ts';
+import { peerPasswords, planServices, sessionKey, sessionStateStatus } from './bgp-project.ts';
 import { type NodeLike, nodeHeartbeatAddress } from './project.ts';
 
 const crd = (kind: 'BGPPeer' | 'BGPAdvertisement' | 'BGPSessionState'): ResourceRef => ({
@@ -266,39 +265,31 @@ export class BgpShell {
     const name = sessionStateName(this.o.node, s.plan.name);
     const res = BGP_RESOURCES.sessionStates;
     if (!s.created) {
-      // Owned by the Node and the BGPPeer: garbage-collected when either goes.
-      const owners = [];
-      if (this.nodeUid) owners.push({ apiVersion: 'v1', kind: 'Node', name: this.o.node, uid: this.nodeUid });
-      if (s.uid) owners.push({ apiVersion: API_VERSION, kind: 'BGPPeer', name: s.plan.name, uid: s.uid });
-      await this.o.client.request({
-        method: 'PATCH',
-        path: objectPath(res, undefined, name),
-        query: { fieldManager: FIELD_MANAGERS.speaker, force: true },
-        contentType: APPLY_PATCH,
-        body: {
-          apiVersion: API_VERSION,
-          kind: res.kind,
-          metadata: {
-            name,
-            labels: { 'portico.dev/node': this.o.node, 'portico.dev/peer': s.plan.name },
-            ...(owners.length ? { ownerReferences: owners } : {}),
-          },
-        },
-        timeoutMs: 10_000,
-      });
+      // Owned by the Node and the BGPPeer (garbage-collected when either goes); both exist by now,
+      // a missing uid (an object not yet in the cache) only leaves the owners out.
+      const body =
+        this.nodeUid && s.uid
+          ? sessionStateBody({ name: this.o.node, uid: this.nodeUid }, { name: s.plan.name, uid: s.uid })
+          : { apiVersion: API_VERSION, kind: res.kind, metadata: { name } };
+      await this.apply(objectPath(res, undefined, name), body);
       s.created = true;
     }
+    await this.apply(
+      objectPath(res, undefined, name, 'status'),
+      sessionStateStatusBody(
+        name,
+        sessionStateStatus(this.o.node, s.plan.name, s.plan.peerAddress, s.last, s.lastTransitionMs),
+      ),
+    );
+  }
+
+  private async apply(path: string, body: unknown): Promise<void> {
     await this.o.client.request({
       method: 'PATCH',
-      path: objectPath(res, undefined, name, 'status'),
+      path,
       query: { fieldManager: FIELD_MANAGERS.speaker, force: true },
       contentType: APPLY_PATCH,
-      body: {
-        apiVersion: API_VERSION,
-        kind: res.kind,
-        metadata: { name },
-        status: sessionStateStatus(this.o.node, s.plan.name, s.plan.peerAddress, s.last, s.lastTransitionMs),
-      },
+      body,
       timeoutMs: 10_000,
     });
   }

@@ -6,7 +6,6 @@ import {
   peerPasswords,
   planServices,
   sessionKey,
-  sessionStateName,
   sessionStateStatus,
 } from '../../../speaker/kube/bgp-project.ts';
 
@@ -139,18 +138,6 @@ describe('sessionKey', () => {
     expect(sessionKey(pp({ password: 'a' }))).not.toBe(sessionKey(pp({ password: 'b' })));
     expect(sessionKey(pp({ password: 'a' }))).not.toBe(sessionKey(pp()));
     expect(sessionKey(pp({ password: 'secret-value' }))).not.toContain('secret-value');
-  });
-});
-
-describe('sessionStateName', () => {
-  it('is <node>-<peer>, hashed only when too long, and stays unique', () => {
-    expect(sessionStateName('n1', 'r1')).toBe('n1-r1');
-    const long = 'a'.repeat(200);
-    const x = sessionStateName(long, 'b'.repeat(100));
-    const y = sessionStateName(long, `${'b'.repeat(99)}c`);
-    expect(x.length).toBeLessThanOrEqual(253);
-    expect(x).not.toBe(y);
-    expect(x).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
   });
 });
 
