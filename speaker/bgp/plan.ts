@@ -6,7 +6,8 @@
 // Rules (ADR 101):
 // - A BGPPeer applies to this node when one of its nodeSelectors matches (none = every node) and
 //   it has no problems (checkPeer); a peer with a passwordSecret applies only once the shell has
-//   resolved the password (never fall back to an unauthenticated session).
+//   resolved the password (never fall back to an unauthenticated session). Two peers for the same
+//   router (address and port) on one node: the first by name is used, the other reported.
 // - A BGPAdvertisement applies to this node by its nodeSelectors (none = every node), to pools by
 //   ipAddressPools / ipAddressPoolSelectors (both none = every pool; a pool matching either is in),
 //   to peers by name (none = every peer applying to this node).
@@ -171,6 +172,11 @@ export function peerPlanBase(
   return base;
 }
 
+function routerKey(address: string, port: number): string {
+  const r = parseIP(address);
+  return `${r.ok ? `${r.value.family}:${r.value.value}` : address}|${port}`;
+}
+
 /** The VIP masked to `length` bits as "net/length", or undefined when the VIP is not an address. */
 export function aggregate(vip: string, v4Length: number, v6Length: number): string | undefined {
   const r = parseIP(vip);
@@ -225,6 +231,19 @@ export function plan(input: PlanInput): Plan {
     if ('problems' in base) {
       for (const message of base.problems)
         problems.push({ object: `BGPPeer/${peer.metadata.name}`, message });
+      continue;
+    }
+    // One session per router: a second BGPPeer for the same address and port on this node would
+    // open a second connection the router treats as a collision (MetalLB rejects duplicates too).
+    const endpoint = routerKey(base.peerAddress, base.peerPort);
+    const first = [...peerPlans.values()].find((p) => routerKey(p.peerAddress, p.peerPort) === endpoint);
+    if (first) {
+      problems.push({
+        object: `BGPPeer/${peer.metadata.name}`,
+        message:
+          `same router as BGPPeer ${first.name} (${base.peerAddress} port ${base.peerPort}) on node ` +
+          `${input.node.name}: one session per router, this peer is not used here`,
+      });
       continue;
     }
     peerPlans.set(base.name, base);

@@ -56,7 +56,7 @@ const peer = (name: string) =>
       spec: {
         myASN: localAs,
         peerASN: 64500,
-        peerAddress: '192.0.2.1',
+        peerAddress: name === 'p1' ? '192.0.2.1' : '192.0.2.2',
         ...(nodeSelectors ? { nodeSelectors } : {}),
       },
     }),

@@ -214,8 +214,33 @@ describe('which peers apply to this node', () => {
     expect(p.problems).toEqual([]);
   });
 
+  it('two peers for the same router on this node: the first by name, the other reported', () => {
+    const p = plan(
+      input({
+        peers: [
+          peer('b', { peerAddress: '2001:DB8::1' }),
+          peer('a', { peerAddress: '2001:db8::1' }),
+          peer('c', { peerAddress: '2001:db8::1', peerPort: 1179 }),
+          peer('d', { peerAddress: '2001:db8::1', nodeSelectors: [{ matchLabels: { rack: 'b' } }] }),
+        ],
+      }),
+    );
+    expect(p.peers.map((x) => x.name)).toEqual(['a', 'c']);
+    expect(p.problems).toEqual([
+      {
+        object: 'BGPPeer/b',
+        message:
+          'same router as BGPPeer a (2001:DB8::1 port 179) on node n1: one session per router, this peer is not used here',
+      },
+    ]);
+  });
+
   it('peers sorted by name', () => {
-    const p = plan(input({ peers: [peer('z'), peer('a', { peerAddress: '192.0.2.2' }), peer('m')] }));
+    const p = plan(
+      input({
+        peers: [peer('z'), peer('a', { peerAddress: '192.0.2.2' }), peer('m', { peerAddress: '192.0.2.3' })],
+      }),
+    );
     expect(p.peers.map((x) => x.name)).toEqual(['a', 'm', 'z']);
   });
 });
