@@ -81,3 +81,14 @@ export const FIELD_MANAGERS = {
   speaker: 'portico-speaker',
   dns: 'portico-dns',
 } as const;
+
+/**
+ * The controller's field manager for its Service writes (status, annotation). One per class: an
+ * apply removes what its manager owned and left out, so two controllers of different classes
+ * sharing a manager would each clear the other's Services (the "clean up a Service we no longer
+ * serve" apply). The default class keeps the plain name, so upgrades own the same fields.
+ */
+export function controllerFieldManager(lbClass: string): string {
+  if (lbClass === LOAD_BALANCER_CLASS) return FIELD_MANAGERS.controller;
+  return `${FIELD_MANAGERS.controller}:${lbClass}`.slice(0, 128);
+}
