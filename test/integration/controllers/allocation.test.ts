@@ -329,7 +329,7 @@ describe('IPAM controller: allocation', () => {
     expect(after?.metadata?.resourceVersion).toBe(before?.metadata?.resourceVersion);
     expect(ips(await e.getService('a-svc'))).toEqual(ipA);
     const managers = (
-      (after?.metadata as { managedFields?: Array<{ manager?: string }> }).managedFields ?? []
+      (after?.metadata as { managedFields?: Array<{ manager?: string }> } | undefined)?.managedFields ?? []
     ).map((m) => m.manager);
     expect(managers).toContain(`portico-controller:${otherCls}`);
   });
