@@ -11,7 +11,12 @@ import {
 } from '../controllers/rbac.ts';
 import { DNS_CLUSTER_ROLE_RULES } from '../dns/sources/rbac.ts';
 import type { PolicyRule } from '../lib/api/rbac.ts';
-import { SPEAKER_CLUSTER_ROLE_RULES, SPEAKER_NAMESPACE_RULES } from '../speaker/rbac.ts';
+import {
+  SPEAKER_BGP_CLUSTER_RULES,
+  SPEAKER_BGP_NAMESPACE_RULES,
+  SPEAKER_CLUSTER_ROLE_RULES,
+  SPEAKER_NAMESPACE_RULES,
+} from '../speaker/rbac.ts';
 
 /** One component's grants: cluster-wide rules and rules in the release namespace. */
 export interface ComponentRbac {
@@ -43,6 +48,15 @@ export const COMPONENTS: readonly ComponentRbac[] = [
     enabledValue: '.Values.speaker.enabled',
     clusterRules: SPEAKER_CLUSTER_ROLE_RULES,
     namespaceRules: SPEAKER_NAMESPACE_RULES,
+  },
+  {
+    // BGP mode: peers, advertisements, session states, and the password Secrets in the release
+    // namespace. Granted only when BGP is on, so an L2-only speaker can read no Secret at all.
+    component: 'speaker-bgp',
+    enabledValue: 'and .Values.speaker.enabled .Values.speaker.bgp.enabled',
+    serviceAccount: 'speaker',
+    clusterRules: SPEAKER_BGP_CLUSTER_RULES,
+    namespaceRules: SPEAKER_BGP_NAMESPACE_RULES,
   },
   {
     component: 'dns',

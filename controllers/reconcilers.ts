@@ -6,7 +6,7 @@
 
 import { ANNOTATIONS, aliasWarning } from '../lib/api/annotations.ts';
 import { EVENT_REASONS } from '../lib/api/conditions.ts';
-import { FIELD_MANAGERS } from '../lib/api/group.ts';
+import { controllerFieldManager, FIELD_MANAGERS } from '../lib/api/group.ts';
 import { type ClassConfig, servedByPortico } from '../lib/api/service-class.ts';
 import {
   applyAnnotations,
@@ -58,6 +58,7 @@ export interface TermContext extends ClassConfig {
   poolStatusDelayMs?: number;
 }
 
+/** Pool status: every controller of the cluster writes the same fields (one manager). */
 const FIELD_MANAGER = FIELD_MANAGERS.controller;
 
 export function poolInputs(pools: readonly PoolObject[]): PoolInput[] {
@@ -113,6 +114,10 @@ export class LeaderTerm {
   private readonly poolController: Controller;
   /** Services whose last allocation failed: retried whenever an address frees up or pools change. */
   private readonly pending = new Set<string>();
+  /** Field manager of our Service writes: per class (controllerFieldManager). */
+  private get serviceManager(): string {
+    return controllerFieldManager(this.ctx.lbClass);
+  }
   /** Alias annotations already reported per Service in this term (one Event, not one per reconcile). */
   private readonly warned = new Map<string, string>();
   /**
@@ -445,7 +450,7 @@ export class LeaderTerm {
     if (want.ips.length > 0) status.loadBalancer = { ingress: ingressOf(want.ips) };
     try {
       const out = await applyStatus<ServiceObject & KubeObject>(this.ctx.client, this.target(svc), status, {
-        fieldManager: FIELD_MANAGER,
+        fieldManager: this.serviceManager,
         signal,
       });
       this.ctx.metrics.writes.inc({ kind: 'service-status' });
@@ -469,7 +474,7 @@ export class LeaderTerm {
         this.target(svc),
         annotations,
         {
-          fieldManager: FIELD_MANAGER,
+          fieldManager: this.serviceManager,
           signal,
         },
       );
@@ -484,8 +489,9 @@ export class LeaderTerm {
   /** Remove what this field manager owns on a Service we no longer serve. */
   private async clearService(svc: ServiceObject, signal: AbortSignal): Promise<void> {
     try {
-      await applyStatus(this.ctx.client, this.target(svc), {}, { fieldManager: FIELD_MANAGER, signal });
-      await applyAnnotations(this.ctx.client, this.target(svc), {}, { fieldManager: FIELD_MANAGER, signal });
+      const fieldManager = this.serviceManager;
+      await applyStatus(this.ctx.client, this.target(svc), {}, { fieldManager, signal });
+      await applyAnnotations(this.ctx.client, this.target(svc), {}, { fieldManager, signal });
       this.ctx.metrics.writes.inc({ kind: 'clear' });
     } catch (err) {
       if (isNotFound(err)) return;

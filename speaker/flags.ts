@@ -36,6 +36,8 @@ export const USAGE = `usage: node speaker/main.ts --key-file PATH [flags]
   --partition-policy P         hold | announce-all: what a speaker in a minority partition does
                                (default hold, see docs/decisions/051)
   --ignore-exclude-label       announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers
+  --bgp                        BGP mode: open sessions to BGPPeers and advertise per BGPAdvertisements
+                               (needs the chart's BGP RBAC: speaker.bgp.enabled)
   --peer-lease-duration DUR    lifetime of this speaker's discovery Lease (default 60s; renewed every third)
   --metrics-address ADDR       host:port for /metrics /healthz /readyz (default ${DEFAULT_METRICS_ADDRESS}; "" = off)
   --log-level LEVEL            trace|debug|info|warn|error (default info)
@@ -56,6 +58,8 @@ export interface SpeakerOptions {
   garpBurstMs: number[];
   partitionPolicy: PartitionPolicy;
   ignoreExcludeLabel: boolean;
+  /** BGP mode on (--bgp; chart value speaker.bgp.enabled). */
+  bgp: boolean;
   peerLeaseDurationMs: number;
   /** '' = no observe server. */
   metricsAddress: string;
@@ -101,6 +105,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedF
       'garp-burst': { type: 'string' },
       'partition-policy': { type: 'string' },
       'ignore-exclude-label': { type: 'boolean' },
+      bgp: { type: 'boolean' },
       'peer-lease-duration': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -173,6 +178,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedF
         garpBurstMs,
         partitionPolicy: policy,
         ignoreExcludeLabel: v['ignore-exclude-label'] === true,
+        bgp: v.bgp === true,
         peerLeaseDurationMs,
         metricsAddress: metricsAddress.trim(),
         logLevel,

@@ -37,20 +37,57 @@ export const SPEAKER_NAMESPACE_RULES: readonly PolicyRule[] = [
   },
 ];
 
-export function speakerClusterRole(name = 'portico-speaker'): Record<string, unknown> {
+/**
+ * BGP mode (chart value speaker.bgp.enabled; rendered as their own Roles so the L2-only speaker
+ * keeps its narrower grants). Cluster-wide: read peers and advertisements; each speaker writes the
+ * BGPSessionState of its own sessions by server-side apply (apply of a missing object needs
+ * create), reads them back (list/watch with its node label, to delete those of peers gone), and
+ * writes their status subresource. Names are `<node>-<peer>`, so resourceNames cannot narrow it.
+ * Endpoints (externalTrafficPolicy Local), Nodes and Events are in the base rules already.
+ */
+export const SPEAKER_BGP_CLUSTER_RULES: readonly PolicyRule[] = [
+  {
+    apiGroups: [GROUP],
+    resources: [PLURALS.BGPPeer, PLURALS.BGPAdvertisement],
+    verbs: ['list', 'watch'],
+  },
+  {
+    apiGroups: [GROUP],
+    resources: [PLURALS.BGPSessionState],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
+  { apiGroups: [GROUP], resources: [`${PLURALS.BGPSessionState}/status`], verbs: ['patch'] },
+];
+
+/**
+ * BGP mode, speaker namespace only: the TCP MD5 keys named by BGPPeer.spec.passwordSecret, which
+ * must therefore live in this namespace (as MetalLB requires). Read-only; never cluster-wide.
+ */
+export const SPEAKER_BGP_NAMESPACE_RULES: readonly PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+];
+
+export function speakerClusterRole(
+  name = 'portico-speaker',
+  rules: readonly PolicyRule[] = SPEAKER_CLUSTER_ROLE_RULES,
+): Record<string, unknown> {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name, labels: { 'app.kubernetes.io/part-of': 'portico' } },
-    rules: SPEAKER_CLUSTER_ROLE_RULES.map((r) => ({ ...r })),
+    rules: rules.map((r) => ({ ...r })),
   };
 }
 
-export function speakerNamespaceRole(namespace: string, name = 'portico-speaker'): Record<string, unknown> {
+export function speakerNamespaceRole(
+  namespace: string,
+  name = 'portico-speaker',
+  rules: readonly PolicyRule[] = SPEAKER_NAMESPACE_RULES,
+): Record<string, unknown> {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'portico' } },
-    rules: SPEAKER_NAMESPACE_RULES.map((r) => ({ ...r })),
+    rules: rules.map((r) => ({ ...r })),
   };
 }

@@ -12,6 +12,9 @@ export const KINDS = {
   IPAddressPool: 'IPAddressPool',
   L2Advertisement: 'L2Advertisement',
   DNSZone: 'DNSZone',
+  BGPPeer: 'BGPPeer',
+  BGPAdvertisement: 'BGPAdvertisement',
+  BGPSessionState: 'BGPSessionState',
 } as const;
 export type PorticoKind = (typeof KINDS)[keyof typeof KINDS];
 
@@ -20,12 +23,18 @@ export const PLURALS = {
   IPAddressPool: 'ipaddresspools',
   L2Advertisement: 'l2advertisements',
   DNSZone: 'dnszones',
+  BGPPeer: 'bgppeers',
+  BGPAdvertisement: 'bgpadvertisements',
+  BGPSessionState: 'bgpsessionstates',
 } as const satisfies Record<PorticoKind, string>;
 
 export const SINGULARS = {
   IPAddressPool: 'ipaddresspool',
   L2Advertisement: 'l2advertisement',
   DNSZone: 'dnszone',
+  BGPPeer: 'bgppeer',
+  BGPAdvertisement: 'bgpadvertisement',
+  BGPSessionState: 'bgpsessionstate',
 } as const satisfies Record<PorticoKind, string>;
 
 /**
@@ -40,12 +49,19 @@ export const SHORT_NAMES = {
   IPAddressPool: ['ipp'],
   L2Advertisement: ['l2adv'],
   DNSZone: ['dnsz'],
+  BGPPeer: ['bgpp'],
+  BGPAdvertisement: ['bgpadv'],
+  BGPSessionState: ['bgpss'],
 } as const satisfies Record<PorticoKind, readonly string[]>;
 
 /** `kubectl get portico` lists every Portico object. */
 export const CATEGORY = 'portico';
 
-/** All three kinds are cluster-scoped: pools and zones are infrastructure, like IngressClass. */
+/**
+ * Every kind is cluster-scoped: pools, zones, BGP peers and advertisements are infrastructure, like
+ * IngressClass; a BGPSessionState belongs to a Node and a BGPPeer, both cluster-scoped, and is
+ * garbage-collected with them (ADR 101).
+ */
 export const SCOPE = 'Cluster';
 
 /** CRD object name, e.g. `ipaddresspools.portico.dev`. */
@@ -65,3 +81,14 @@ export const FIELD_MANAGERS = {
   speaker: 'portico-speaker',
   dns: 'portico-dns',
 } as const;
+
+/**
+ * The controller's field manager for its Service writes (status, annotation). One per class: an
+ * apply removes what its manager owned and left out, so two controllers of different classes
+ * sharing a manager would each clear the other's Services (the "clean up a Service we no longer
+ * serve" apply). The default class keeps the plain name, so upgrades own the same fields.
+ */
+export function controllerFieldManager(lbClass: string): string {
+  if (lbClass === LOAD_BALANCER_CLASS) return FIELD_MANAGERS.controller;
+  return `${FIELD_MANAGERS.controller}:${lbClass}`.slice(0, 128);
+}

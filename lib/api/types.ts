@@ -213,6 +213,144 @@ export interface DNSZoneStatus {
 }
 
 // =============================================================================================
+// BGP mode (ADR 100: the speaker; ADR 101: this API). Field names are MetalLB's (metallb.io
+// v1beta2 BGPPeer, v1beta1 BGPAdvertisement) wherever MetalLB has the field.
+
+/** A router the speakers of the selected nodes open a BGP session to. */
+export interface BGPPeer {
+  apiVersion: 'portico.dev/v1alpha1';
+  kind: 'BGPPeer';
+  metadata: ObjectMeta;
+  spec: BGPPeerSpec;
+  status?: BGPPeerStatus;
+}
+
+/** How `dynamicASN` accepts the peer's AS: equal to myASN (iBGP) or different (eBGP). */
+export type DynamicASN = 'internal' | 'external';
+
+export interface BGPPeerSpec {
+  /** Our AS number, 1..4294967295 (4-octet AS, RFC 6793). */
+  myASN: number;
+  /** The peer's AS number. Exactly one of peerASN and dynamicASN (CEL). */
+  peerASN?: number;
+  /** Accept any AS of that kind (MetalLB v0.15). Exactly one of peerASN and dynamicASN (CEL). */
+  dynamicASN?: DynamicASN;
+  /** IPv4 or IPv6 address of the router. */
+  peerAddress: string;
+  /** TCP port of the router. Default 179. */
+  peerPort?: number;
+  /** Local address to bind the session to (must exist on the node); absent = chosen by routing. */
+  sourceAddress?: string;
+  /** Go duration ("90s", "3m"): 0s or at least 3s, whole seconds. Default 90s. */
+  holdTime?: string;
+  /** Go duration, less than holdTime. Default holdTime / 3. */
+  keepaliveTime?: string;
+  /** Go duration between connection attempts. Default 10s. */
+  connectTime?: string;
+  /**
+   * TCP MD5 (RFC 2385) key: a Secret of type kubernetes.io/basic-auth with key `password`, in the
+   * namespace Portico runs in (the speaker may read Secrets there only). A plain `password` field is
+   * deliberately not offered.
+   */
+  passwordSecret?: SecretReference;
+  /** The peer is more than one hop away (eBGP only; TTL 255 instead of 1). */
+  ebgpMultiHop?: boolean;
+  /** Nodes that peer with this router: a node matching any selector; absent or empty = all nodes. */
+  nodeSelectors?: LabelSelector[];
+  /** Advertise the graceful restart capability (RFC 4724). Default false. */
+  enableGracefulRestart?: boolean;
+  /** BGP identifier (dotted quad); absent = the node's IPv4 address. */
+  routerID?: string;
+}
+
+/** core/v1 SecretReference. `namespace` absent = the namespace Portico runs in. */
+export interface SecretReference {
+  name: string;
+  namespace?: string;
+}
+
+export interface BGPPeerStatus {
+  /** Reserved; per-node session state is in BGPSessionState objects. */
+  conditions?: Condition[];
+}
+
+/** Which pools' VIPs are advertised over BGP, to which peers, from which nodes, with what attributes. */
+export interface BGPAdvertisement {
+  apiVersion: 'portico.dev/v1alpha1';
+  kind: 'BGPAdvertisement';
+  metadata: ObjectMeta;
+  spec?: BGPAdvertisementSpec;
+  status?: BGPAdvertisementStatus;
+}
+
+export interface BGPAdvertisementSpec {
+  /** Prefix length advertised for IPv4 VIPs: 32 = the VIP itself, less = the covering block. Default 32. */
+  aggregationLength?: number;
+  /** Same for IPv6. Default 128. */
+  aggregationLengthV6?: number;
+  /** LOCAL_PREF sent to internal (iBGP) peers; absent = 100. */
+  localPref?: number;
+  /**
+   * "65535:65281" (RFC 1997), a well-known name (no-export, no-advertise, no-export-subconfed /
+   * local-as, no-peer, blackhole, graceful-shutdown, accept-own; case and `_` / `-` ignored), or a
+   * large community "large:1:2:3" (RFC 8092).
+   */
+  communities?: string[];
+  /** Pools by name; with ipAddressPoolSelectors a pool matching either is covered; both absent = all. */
+  ipAddressPools?: string[];
+  ipAddressPoolSelectors?: LabelSelector[];
+  /** Nodes that advertise: matching any selector; absent or empty = all nodes. */
+  nodeSelectors?: LabelSelector[];
+  /** BGPPeer names to advertise to; absent or empty = all peers. */
+  peers?: string[];
+}
+
+export interface BGPAdvertisementStatus {
+  conditions?: Condition[];
+}
+
+export const BGP_SESSION_STATES = [
+  'Idle',
+  'Connect',
+  'Active',
+  'OpenSent',
+  'OpenConfirm',
+  'Established',
+] as const;
+export type BGPSessionStateName = (typeof BGP_SESSION_STATES)[number];
+
+/**
+ * One BGP session as one node's speaker sees it. Name `<node>-<peer>`, labels portico.dev/node and
+ * portico.dev/peer, owned by the Node and the BGPPeer (garbage-collected with either); written by
+ * that node's speaker only, by server-side apply.
+ */
+export interface BGPSessionState {
+  apiVersion: 'portico.dev/v1alpha1';
+  kind: 'BGPSessionState';
+  metadata: ObjectMeta;
+  spec?: Record<string, never>;
+  status?: BGPSessionStateStatus;
+}
+
+export interface BGPSessionStateStatus {
+  node?: string;
+  peer?: string;
+  peerAddress?: string;
+  state?: BGPSessionStateName;
+  /** Why the session last went down or could not come up (a NOTIFICATION, a socket error). */
+  lastError?: string;
+  /** RFC 3339; absent unless Established. */
+  establishedSince?: string;
+  /** Prefixes currently advertised on the session. */
+  prefixesSent?: number;
+  /** RFC 3339: when `state` last changed. */
+  lastTransition?: string;
+}
+
+/** Labels on BGPSessionState objects (select with `kubectl get bgpss -l portico.dev/node=n1`). */
+export const BGP_SESSION_LABELS = { node: 'portico.dev/node', peer: 'portico.dev/peer' } as const;
+
+// =============================================================================================
 // Defaults the apiserver applies (mirrored here for code paths that see objects not yet defaulted,
 // e.g. unit tests and the standalone DNS mode reading a YAML file).
 
@@ -221,4 +359,12 @@ export const DEFAULTS = {
   avoidBuggyIPs: false,
   dnsTTL: 300,
   soa: { refresh: 3600, retry: 600, expire: 86400, minimum: 30 },
+  bgp: {
+    peerPort: 179,
+    holdTime: '90s',
+    connectTime: '10s',
+    aggregationLength: 32,
+    aggregationLengthV6: 128,
+    localPref: 100,
+  },
 } as const;

@@ -4,9 +4,10 @@
 // status.ts) or in speaker/election; this file only moves data between them and the API.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { SecretLike } from '../../lib/api/bgp.ts';
 import { EVENT_REASONS } from '../../lib/api/conditions.ts';
 import { FIELD_MANAGERS, GROUP, KINDS, PLURALS, VERSION } from '../../lib/api/group.ts';
-import type { IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
+import type { BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
 import {
   APPLY_PATCH,
   applyServiceCondition,
@@ -32,6 +33,7 @@ import type { PartitionPolicy } from '../election/partition.ts';
 import { type EngineChange, SpeakerEngine, type SpeakerFacts } from '../engine.ts';
 import { type Link, linksFromSummary } from '../layer2/interfaces.ts';
 import type { PeerAddress } from '../membership/peers.ts';
+import { BGP_RESOURCES, BgpShell } from './bgp.ts';
 import { SpeakerMetrics } from './metrics.ts';
 import { leaseBody, leaseName, nextExpiry, peersFromLeases, SPEAKER_LEASE_LABEL } from './peers.ts';
 import {
@@ -67,10 +69,14 @@ export interface StartSpeakerOptions {
   /** How long to keep answering after "leave" on a graceful stop (make-before-break). Default 200 ms. */
   lingerMs?: number;
   syncTimeoutMs?: number;
+  /** BGP mode (--bgp): BGPPeer/BGPAdvertisement/Secret informers and sessions. Default off. */
+  bgp?: boolean;
 }
 
 export interface RunningSpeaker {
   engine: SpeakerEngine;
+  /** undefined when BGP mode is off. */
+  bgp: BgpShell | undefined;
   client: KubeClient;
   heartbeatAddress: string;
   metricsAddress: string | null;
@@ -149,7 +155,28 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     labelSelector: `${SPEAKER_LEASE_LABEL}=true`,
     logger: klog,
   });
-  const informers = [services, pools, ads, nodes, slices, leases];
+  // BGP mode: peers, advertisements, and the Secrets of our own namespace (TCP MD5 passwords).
+  const bgpOn = o.bgp ?? false;
+  const bgpPeers = bgpOn
+    ? new Informer<BGPPeer & KubeObject>(client, { resource: BGP_RESOURCES.peers, logger: klog })
+    : undefined;
+  const bgpAds = bgpOn
+    ? new Informer<BGPAdvertisement & KubeObject>(client, {
+        resource: BGP_RESOURCES.advertisements,
+        logger: klog,
+      })
+    : undefined;
+  const secrets = bgpOn
+    ? new Informer<SecretLike & KubeObject>(client, {
+        resource: Resources.secrets,
+        namespace: o.namespace,
+        // Only the type a passwordSecret must have: Helm release Secrets and tokens stay out of memory.
+        fieldSelector: 'type=kubernetes.io/basic-auth',
+        logger: klog,
+      })
+    : undefined;
+  const bgpInformers = [bgpPeers, bgpAds, secrets].filter((i) => i !== undefined);
+  const informers = [services, pools, ads, nodes, slices, leases, ...bgpInformers];
   // managedFields are never read here and are most of a cached object's size: drop them from the
   // cached object itself (handlers receive the very object the cache holds), before anything else.
   const strip = (o: KubeObject) => {
@@ -407,9 +434,34 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
       facts = p.facts;
       serviceVips = p.serviceVips;
       eng.setFacts(facts);
+      refreshBgp();
       scheduleStatus();
     }, 10).unref();
   };
+  // --- BGP: the whole desired state on every change (level-based) ---------------------------------
+  const bgp = bgpOn
+    ? new BgpShell({ node: self, namespace: o.namespace, client, events, log, registry })
+    : undefined;
+  const lookup = (object: string): KubeObject | undefined => {
+    const [kind, ...rest] = object.split('/');
+    const key = rest.join('/');
+    if (kind === 'BGPPeer') return bgpPeers?.get(key);
+    if (kind === 'BGPAdvertisement') return bgpAds?.get(key);
+    if (kind === 'Service') return services.get(key) as KubeObject | undefined;
+    return undefined;
+  };
+  function refreshBgp(): void {
+    if (!bgp || stopping) return;
+    bgp.update({
+      facts,
+      node: selfNode(),
+      peers: bgpPeers!.list(),
+      advertisements: bgpAds!.list(),
+      pools: pools.list(),
+      secrets: secrets!.list(),
+      lookup,
+    });
+  }
   let peerKey = '';
   let expiryTimer: NodeJS.Timeout | undefined;
   const refreshPeers = (): void => {
@@ -427,7 +479,7 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     if (next !== undefined) expiryTimer = setTimeout(refreshPeers, Math.max(100, next - Date.now() + 10));
   };
   const onAny = { add: refreshFacts, update: refreshFacts, delete: refreshFacts };
-  for (const i of [services, pools, ads, nodes, slices]) i.addHandlers(onAny as never);
+  for (const i of [services, pools, ads, nodes, slices, ...bgpInformers]) i.addHandlers(onAny as never);
   leases.addHandlers({ add: refreshPeers, update: refreshPeers, delete: refreshPeers });
 
   try {
@@ -446,6 +498,7 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
 
   return {
     engine: eng,
+    bgp,
     client,
     heartbeatAddress: address,
     metricsAddress: observe?.address ?? null,
@@ -456,7 +509,8 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
       for (const t of timers) clearInterval(t);
       if (expiryTimer) clearTimeout(expiryTimer);
       if (leaseRetry) clearTimeout(leaseRetry);
-      await eng.stop({ graceful, lingerMs: o.lingerMs ?? 200 });
+      // L2 hands over (leave + linger) while BGP withdraws: both make-before-break, in parallel.
+      await Promise.all([eng.stop({ graceful, lingerMs: o.lingerMs ?? 200 }), bgp?.stop({ graceful })]);
       if (graceful) {
         // Gone from the peer list at once instead of after the Lease expires.
         await client.request({ method: 'DELETE', path: leasePath, timeoutMs: 3000 }).catch((err: unknown) => {

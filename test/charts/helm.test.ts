@@ -104,6 +104,35 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
     expect(kinds).toEqual(expect.arrayContaining(['IPAddressPool/lan', 'L2Advertisement/lan']));
   });
 
+  it('BGP mode: off by default (no --bgp, no Secret access); on adds the flag and the BGP roles', () => {
+    const args = (docs: ReturnType<typeof helmTemplate>) =>
+      docs.find((d) => d.kind === 'DaemonSet')?.spec.template.spec.containers[0].args as string[];
+    const names = (docs: ReturnType<typeof helmTemplate>) => docs.map((d) => `${d.kind}/${d.metadata?.name}`);
+    const off = helmTemplate();
+    expect(args(off)).not.toContain('--bgp');
+    expect(names(off).filter((n) => n.includes('speaker-bgp'))).toEqual([]);
+    expect(JSON.stringify(off.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole'))).not.toContain(
+      '"secrets"',
+    );
+    const on = helmTemplate(['--set', 'speaker.bgp.enabled=true']);
+    expect(args(on)).toContain('--bgp');
+    expect(names(on)).toEqual(
+      expect.arrayContaining([
+        'ClusterRole/portico-speaker-bgp',
+        'ClusterRoleBinding/portico-speaker-bgp',
+        'Role/portico-speaker-bgp',
+        'RoleBinding/portico-speaker-bgp',
+      ]),
+    );
+    const role = on.find((d) => d.kind === 'Role' && d.metadata.name === 'portico-speaker-bgp');
+    expect(role?.metadata.namespace).toBe('portico-system');
+    expect(role?.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const noSpeaker = helmTemplate(['--set', 'speaker.bgp.enabled=true', '--set', 'speaker.enabled=false']);
+    expect(names(noSpeaker).some((n) => n.includes('speaker'))).toBe(false);
+  });
+
   it('pins the DNS node port on UDP and TCP when dns.service.nodePort is set (the /etc/resolver setup)', () => {
     const ports = (args: string[]) =>
       helmTemplate(args)

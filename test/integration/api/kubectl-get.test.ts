@@ -253,6 +253,135 @@ describe.skipIf(skip)('kubectl get on Portico resources (real kubectl, real apis
     expect(zones?.rows[0]).toMatchObject({ NAME: names.zone, TTL: '120' });
   });
 
+  it('BGP: kubectl get bgpss shows node, peer, state, prefixes, since; bgpp and bgpadv their columns', async () => {
+    const bgpId = `${id}-bgp`;
+    const made: Array<[PorticoKind, string]> = [];
+    const make = async (kind: PorticoKind, name: string, spec: unknown, status?: unknown) => {
+      await client.request({
+        method: 'POST',
+        path: `/apis/${API_VERSION}/${PLURALS[kind]}`,
+        body: {
+          apiVersion: API_VERSION,
+          kind,
+          metadata: { name, labels: { 'portico.dev/test-run': bgpId } },
+          spec,
+        },
+      });
+      made.push([kind, name]);
+      if (status !== undefined) {
+        await client.request({
+          method: 'PATCH',
+          path: `${path(kind, name)}/status`,
+          contentType: 'application/merge-patch+json',
+          body: { status },
+        });
+      }
+    };
+    const label = `portico.dev/test-run=${bgpId}`;
+    try {
+      await make('BGPPeer', `${bgpId}-tor`, {
+        myASN: 64512,
+        peerASN: 64500,
+        peerAddress: '192.0.2.1',
+        holdTime: '9s',
+      });
+      await make('BGPPeer', `${bgpId}-dyn`, {
+        myASN: 64512,
+        dynamicASN: 'external',
+        peerAddress: '2001:db8::1',
+      });
+      await make('BGPAdvertisement', `${bgpId}-lan`, {
+        ipAddressPools: ['lan'],
+        peers: [`${bgpId}-tor`],
+        localPref: 200,
+        communities: ['no-export'],
+      });
+      await make(
+        'BGPSessionState',
+        `n1-${bgpId}-tor`,
+        {},
+        {
+          node: 'n1',
+          peer: `${bgpId}-tor`,
+          peerAddress: '192.0.2.1',
+          state: 'Established',
+          establishedSince: now,
+          lastTransition: now,
+          prefixesSent: 12,
+        },
+      );
+      await make(
+        'BGPSessionState',
+        `n2-${bgpId}-tor`,
+        {},
+        {
+          node: 'n2',
+          peer: `${bgpId}-tor`,
+          peerAddress: '192.0.2.1',
+          state: 'Active',
+          lastError: 'connect: connection refused',
+          lastTransition: now,
+          prefixesSent: 0,
+        },
+      );
+
+      const [states] = parseTables(await kubectl('get', 'bgpsessionstates', '-l', label));
+      expect(states?.headers).toEqual(['NAME', 'NODE', 'PEER', 'STATE', 'PREFIXES', 'SINCE', 'AGE']);
+      const byName = new Map(states?.rows.map((r) => [r.NAME, r]));
+      expect(byName.get(`n1-${bgpId}-tor`)).toMatchObject({
+        NODE: 'n1',
+        STATE: 'Established',
+        PREFIXES: '12',
+      });
+      expect(byName.get(`n1-${bgpId}-tor`)?.SINCE).toMatch(AGE);
+      expect(byName.get(`n2-${bgpId}-tor`)).toMatchObject({
+        NODE: 'n2',
+        STATE: 'Active',
+        PREFIXES: '0',
+        SINCE: '',
+      });
+      const [wide] = parseTables(await kubectl('get', 'bgpss', '-l', label, '-o', 'wide'));
+      expect(wide?.headers).toEqual([
+        'NAME',
+        'NODE',
+        'PEER',
+        'ADDRESS',
+        'STATE',
+        'PREFIXES',
+        'SINCE',
+        'LAST ERROR',
+        'AGE',
+      ]);
+      expect(new Map(wide?.rows.map((r) => [r.NAME, r])).get(`n2-${bgpId}-tor`)).toMatchObject({
+        ADDRESS: '192.0.2.1',
+        'LAST ERROR': 'connect: connection refused',
+      });
+
+      const tables = parseTables(await kubectl('get', 'bgpp,bgpadv', '-l', label));
+      const peers = rowsOf(tables, 'bgppeer.portico.dev/');
+      expect(peers.headers).toEqual(['NAME', 'ADDRESS', 'MY ASN', 'PEER ASN', 'DYNAMIC ASN', 'AGE']);
+      expect(peers.byName.get(`${bgpId}-tor`)).toMatchObject({
+        ADDRESS: '192.0.2.1',
+        'MY ASN': '64512',
+        'PEER ASN': '64500',
+        'DYNAMIC ASN': '',
+      });
+      expect(peers.byName.get(`${bgpId}-dyn`)).toMatchObject({ 'PEER ASN': '', 'DYNAMIC ASN': 'external' });
+      const ads = rowsOf(tables, 'bgpadvertisement.portico.dev/');
+      expect(ads.headers).toEqual(['NAME', 'POOLS', 'PEERS', 'AGGREGATION', 'LOCAL PREF', 'AGE']);
+      expect(ads.byName.get(`${bgpId}-lan`)).toMatchObject({
+        POOLS: '["lan"]',
+        PEERS: `["${bgpId}-tor"]`,
+        AGGREGATION: '32',
+        'LOCAL PREF': '200',
+      });
+    } finally {
+      for (const [kind, name] of made) {
+        await client.request({ method: 'DELETE', path: path(kind, name) }).catch(() => {});
+      }
+    }
+  });
+
   it('kubectl explain shows the field descriptions (through the short names)', async () => {
     const flat = (s: string) => s.replace(/\s+/g, ' ');
     const addresses = flat(await kubectl('explain', 'ipp.spec.addresses'));

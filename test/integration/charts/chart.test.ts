@@ -54,6 +54,8 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('chart against the real apis
       'metrics.grafanaDashboard.enabled=true',
       '--set',
       'metallbCompat.enabled=true',
+      '--set',
+      'speaker.bgp.enabled=true',
       '--set-json',
       'pools=[{"name":"chart-lan","addresses":["192.0.2.240-192.0.2.250","2001:db8:5::/120"],"l2":true}]',
     ]);
@@ -76,5 +78,6 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('chart against the real apis
     }
     expect(failures).toEqual([]);
     expect(docs.some((d) => d.metadata?.name === 'portico-controller-metallb')).toBe(true);
+    expect(docs.some((d) => d.metadata?.name === 'portico-speaker-bgp')).toBe(true);
   });
 });

@@ -302,9 +302,36 @@ describe('IPAM controller: allocation', () => {
       const managers = ((s.metadata?.managedFields as Array<{ manager?: string }>) ?? []).map(
         (m) => m.manager,
       );
-      expect(managers).not.toContain('portico-controller');
+      expect(managers.filter((m) => m?.startsWith('portico-controller'))).toEqual([]);
       expect(await e.events(n)).toEqual([]);
     }
+  });
+
+  test('two controllers of different classes never clear each other: status stays, no write churn', async () => {
+    const e = await setup('twocls');
+    await e.createPool('twocls', { addresses: ['203.0.113.88/29'] });
+    const otherCls = `b-${e.cls}`;
+    const a = await e.start({ leaseName: 'ctl-a' });
+    const b = await e.start({ lbClass: otherCls, leaseName: 'ctl-b' });
+    await Promise.all([a.whenLeading(), b.whenLeading()]);
+    await e.createService('a-svc');
+    await e.createService('b-svc', { loadBalancerClass: otherCls });
+    const ipA = await e.waitIPs('a-svc');
+    const ipB = await e.waitIPs('b-svc');
+    // Each saw the other's Service carrying a Portico condition and cleaned up "its" fields: with a
+    // shared field manager that removed the other's status, which then wrote it back, forever.
+    await sleep(1500);
+    const before = await e.getService('b-svc');
+    await sleep(2000);
+    const after = await e.getService('b-svc');
+    expect(ips(after)).toEqual(ipB);
+    expect(condition(after)).toMatchObject({ status: 'True', reason: 'Allocated' });
+    expect(after?.metadata?.resourceVersion).toBe(before?.metadata?.resourceVersion);
+    expect(ips(await e.getService('a-svc'))).toEqual(ipA);
+    const managers = (
+      (after?.metadata as { managedFields?: Array<{ manager?: string }> } | undefined)?.managedFields ?? []
+    ).map((m) => m.manager);
+    expect(managers).toContain(`portico-controller:${otherCls}`);
   });
 
   test('garbage annotations → InvalidAnnotation, no crash; a Service holding an IP keeps it', async () => {

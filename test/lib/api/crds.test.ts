@@ -6,7 +6,15 @@ import type { CustomResourceDefinition } from '../../../lib/api/crds/crd.ts';
 import { CRD_DIR, crds, renderCrds, repoRoot } from '../../../lib/api/crds/generate.ts';
 import type { Schema } from '../../../lib/api/crds/openapi.ts';
 import { API_VERSION, crdName, GROUP, KINDS, PLURALS, SHORT_NAMES, VERSION } from '../../../lib/api/group.ts';
-import { DEFAULTS, type DNSZone, type IPAddressPool, type L2Advertisement } from '../../../lib/api/types.ts';
+import {
+  type BGPAdvertisement,
+  type BGPPeer,
+  type BGPSessionState,
+  DEFAULTS,
+  type DNSZone,
+  type IPAddressPool,
+  type L2Advertisement,
+} from '../../../lib/api/types.ts';
 
 const dir = join(repoRoot(), CRD_DIR);
 
@@ -75,6 +83,32 @@ describe('CRD metadata', () => {
     expect(columns('L2Advertisement')).toEqual(['Pools', 'Pool Selector', 'Nodes', 'Interfaces', 'Age']);
   });
 
+  it('BGP columns: where the router is; what is advertised; per node and peer, the session state', () => {
+    expect(columns('BGPPeer')).toEqual(['Address', 'My ASN', 'Peer ASN', 'Dynamic ASN', 'Age']);
+    expect(columns('BGPPeer', true)).toEqual([
+      'Address',
+      'My ASN',
+      'Peer ASN',
+      'Dynamic ASN',
+      'Port',
+      'Hold',
+      'Nodes',
+      'Age',
+    ]);
+    expect(columns('BGPAdvertisement')).toEqual(['Pools', 'Peers', 'Aggregation', 'Local Pref', 'Age']);
+    expect(columns('BGPSessionState')).toEqual(['Node', 'Peer', 'State', 'Prefixes', 'Since', 'Age']);
+    expect(columns('BGPSessionState', true)).toEqual([
+      'Node',
+      'Peer',
+      'Address',
+      'State',
+      'Prefixes',
+      'Since',
+      'Last Error',
+      'Age',
+    ]);
+  });
+
   it('DNSZone columns show the zone, what is served and readiness', () => {
     expect(columns('DNSZone')).toEqual(['Zone', 'Records', 'Serial', 'Ready', 'Age']);
     expect(columns('DNSZone', true)).toEqual(['Zone', 'Records', 'Serial', 'Ready', 'TTL', 'Age']);
@@ -89,7 +123,13 @@ describe('CRD metadata', () => {
         const field = schemaAt(v.schema.openAPIV3Schema, col.jsonPath);
         expect(field, `${col.name}: ${col.jsonPath}`).toBeDefined();
         // string columns print any value (arrays and selectors as compact JSON); typed ones must match.
-        if (col.type !== 'string') expect(field?.type, `${col.name}: ${col.jsonPath}`).toBe(col.type);
+        // A date column reads an RFC 3339 string field.
+        if (col.type === 'date')
+          expect(field, `${col.name}: ${col.jsonPath}`).toMatchObject({
+            type: 'string',
+            format: 'date-time',
+          });
+        else if (col.type !== 'string') expect(field?.type, `${col.name}: ${col.jsonPath}`).toBe(col.type);
       }
     },
   );
@@ -172,8 +212,8 @@ describe('kubectl explain', () => {
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => [f, parse(readFileSync(join(dir, f), 'utf8')) as CustomResourceDefinition] as const);
 
-  it('reads all three CRDs', () => {
-    expect(onDisk).toHaveLength(3);
+  it('reads all six CRDs', () => {
+    expect(onDisk).toHaveLength(6);
   });
 
   it.each(onDisk)('%s: every property carries a real description', (_file, crd) => {
@@ -264,6 +304,9 @@ describe('defaults', () => {
       expire: soa.expire!.default,
       minimum: soa.minimum!.default,
     }).toEqual(DEFAULTS.soa);
+    expect(spec(3).properties!.peerPort!.default).toBe(DEFAULTS.bgp.peerPort);
+    expect(spec(4).properties!.aggregationLength!.default).toBe(DEFAULTS.bgp.aggregationLength);
+    expect(spec(4).properties!.aggregationLengthV6!.default).toBe(DEFAULTS.bgp.aggregationLengthV6);
   });
 });
 
@@ -285,7 +328,14 @@ const condition = {
   observedGeneration: 1,
 };
 
-const samples: { IPAddressPool: IPAddressPool; L2Advertisement: L2Advertisement; DNSZone: DNSZone } = {
+const samples: {
+  IPAddressPool: IPAddressPool;
+  L2Advertisement: L2Advertisement;
+  DNSZone: DNSZone;
+  BGPPeer: BGPPeer;
+  BGPAdvertisement: BGPAdvertisement;
+  BGPSessionState: BGPSessionState;
+} = {
   IPAddressPool: {
     apiVersion: API_VERSION as 'portico.dev/v1alpha1',
     kind: 'IPAddressPool',
@@ -338,6 +388,60 @@ const samples: { IPAddressPool: IPAddressPool; L2Advertisement: L2Advertisement;
       nameServers: ['ns'],
     },
     status: { records: 3, serial: 1, observedGeneration: 1, conditions: [condition] },
+  },
+  BGPPeer: {
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'BGPPeer',
+    metadata: { name: 'r' },
+    spec: {
+      myASN: 64512,
+      peerASN: 64513,
+      dynamicASN: 'external',
+      peerAddress: '192.0.2.1',
+      peerPort: 179,
+      sourceAddress: '192.0.2.10',
+      holdTime: '90s',
+      keepaliveTime: '30s',
+      connectTime: '10s',
+      passwordSecret: { name: 's', namespace: 'portico-system' },
+      ebgpMultiHop: false,
+      nodeSelectors: [selector],
+      enableGracefulRestart: true,
+      routerID: '10.0.0.1',
+    },
+    status: { conditions: [condition] },
+  },
+  BGPAdvertisement: {
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'BGPAdvertisement',
+    metadata: { name: 'a' },
+    spec: {
+      aggregationLength: 32,
+      aggregationLengthV6: 128,
+      localPref: 100,
+      communities: ['65535:65281'],
+      ipAddressPools: ['p'],
+      ipAddressPoolSelectors: [selector],
+      nodeSelectors: [selector],
+      peers: ['r'],
+    },
+    status: { conditions: [condition] },
+  },
+  BGPSessionState: {
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'BGPSessionState',
+    metadata: { name: 'n1-r' },
+    spec: {},
+    status: {
+      node: 'n1',
+      peer: 'r',
+      peerAddress: '192.0.2.1',
+      state: 'Established',
+      lastError: 'hold timer expired',
+      establishedSince: '2026-01-01T00:00:00Z',
+      prefixesSent: 3,
+      lastTransition: '2026-01-01T00:00:00Z',
+    },
   },
 };
 

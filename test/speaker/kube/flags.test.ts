@@ -33,6 +33,7 @@ describe('speaker flags', () => {
       garpBurstMs: [0, 100, 500, 1000, 2000],
       partitionPolicy: 'hold',
       ignoreExcludeLabel: false,
+      bgp: false,
       peerLeaseDurationMs: 60_000,
       metricsAddress: ':7473',
       logLevel: 'info',
@@ -53,6 +54,7 @@ describe('speaker flags', () => {
         '--metrics-address=:9000',
         '--log-level=debug',
         '--ignore-exclude-label',
+        '--bgp',
       ],
       { NODE_NAME: 'n1' },
     );
@@ -68,6 +70,7 @@ describe('speaker flags', () => {
       metricsAddress: ':9000',
       logLevel: 'debug',
       ignoreExcludeLabel: true,
+      bgp: true,
       nodeName: 'n1',
     });
   });

@@ -1,5 +1,7 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -54,7 +56,48 @@ export class Segment {
     this.exec(name, ['sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0']);
   }
 
+  /** Where each live segment records the pid that owns it (see reapStale). */
+  static readonly RUN_DIR = '/run/portico-e2e';
+
+  /**
+   * Deletes what segments of dead processes left behind: a run killed before destroy() keeps its
+   * namespaces and its root-side veth `ptr<id>` (with an address in a documentation /24), which
+   * would shadow the next run's routes. Segments of live processes (a parallel run) are kept.
+   */
+  static reapStale(): void {
+    let ids: string[] = [];
+    try {
+      ids = readdirSync(Segment.RUN_DIR);
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      const file = join(Segment.RUN_DIR, id);
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
+      for (const ns of Segment.run(['ip', 'netns', 'list']).split('\n')) {
+        const name = ns.split(' ')[0] ?? '';
+        if (name.startsWith('pt-') && name.includes(`-${id}-`)) {
+          try {
+            Segment.run(['ip', 'netns', 'del', name]);
+          } catch {
+            // raced with another reaper
+          }
+        }
+      }
+      try {
+        Segment.run(['ip', 'link', 'del', `ptr${id}`]);
+      } catch {
+        // no root veth for this segment
+      }
+      rmSync(file, { force: true });
+    }
+  }
+
   create(): void {
+    Segment.reapStale();
+    mkdirSync(Segment.RUN_DIR, { recursive: true });
+    writeFileSync(join(Segment.RUN_DIR, this.id), `${process.pid}\n`);
     this.addNs(this.switchNs);
     this.exec(this.switchNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0']);
     // No multicast snooping: NDP to solicited-node groups must reach every port.
@@ -118,6 +161,16 @@ export class Segment {
       }
     }
     this.namespaces.length = 0;
+    rmSync(join(Segment.RUN_DIR, this.id), { force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
