@@ -135,16 +135,17 @@ describe.each<RouterKind>(['bird', 'frr', 'gobgp'])('BGP e2e against %s', (kind)
     }
   });
 
-  it.runIf(!skip && kind !== 'gobgp')(
-    'the client reaches the VIP on more than one node (v4 and v6)',
-    async () => {
+  // GoBGP keeps routes in its RIB only (no kernel), so no packet can follow them: the test does not
+  // exist for it (rather than a skip that CI would count).
+  if (kind !== 'gobgp') {
+    it.skipIf(skip)('the client reaches the VIP on more than one node (v4 and v6)', async () => {
       for (const vip of [VIP4, VIP6]) {
         const answers = await topo.connectMany(vip, 24);
         expect(answers.every((a) => a !== undefined)).toBe(true);
         expect(new Set(answers).size).toBeGreaterThan(1);
       }
-    },
-  );
+    });
+  }
 
   it.skipIf(skip)('a gracefully stopped speaker’s routes are withdrawn at once', async () => {
     const d = topo.nodes[2]!.driver!;
