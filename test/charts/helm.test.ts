@@ -289,6 +289,9 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
       'PorticoDNSServfail',
     ]);
     expect(all.PorticoPoolNearlyExhausted).toMatch(/> 0\.9$/);
+    const withBgp = alerts(['--set', 'speaker.bgp.enabled=true']);
+    expect(Object.keys(withBgp)).toContain('PorticoBGPSessionDown');
+    expect(withBgp.PorticoBGPSessionDown).toBe('portico_speaker_bgp_session_up == 0');
     expect(all.PorticoDNSServfail).toMatch(/\) > 0\.05\n/);
     const tuned = alerts([
       '--set',
