@@ -135,6 +135,8 @@ export async function startController(opts: StartControllerOptions = {}): Promis
         recorder,
         pools,
         namespace: opts.metallbNamespace === undefined ? 'metallb-system' : opts.metallbNamespace,
+        // Portico's own namespace (where the chart puts the Lease and the speaker reads Secrets).
+        porticoNamespace: opts.leaseNamespace ?? 'portico-system',
         resyncPeriodMs,
         registry: metrics.registry,
         ...(opts.metallbProbeIntervalMs !== undefined
