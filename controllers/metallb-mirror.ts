@@ -192,9 +192,15 @@ function isMirrored(e: ExistingObject): boolean {
 
 /**
  * Pure: what to do so Portico's objects match the MetalLB objects. `existing` is every Portico
- * IPAddressPool, L2Advertisement, BGPPeer and BGPAdvertisement (mirrored or not).
+ * IPAddressPool, L2Advertisement, BGPPeer and BGPAdvertisement (mirrored or not). `unwatched`:
+ * Portico kinds whose MetalLB kind is not being read (its CRD not served): their mirrors look
+ * "gone" but are never deleted on that evidence (BGP routes would be withdrawn for nothing).
  */
-export function planMirror(conv: ConversionResult, existing: readonly ExistingObject[]): MirrorAction[] {
+export function planMirror(
+  conv: ConversionResult,
+  existing: readonly ExistingObject[],
+  unwatched: readonly PorticoKind[] = [],
+): MirrorAction[] {
   const actions: MirrorAction[] = [];
   const byKey = new Map(existing.map((e) => [`${e.kind}/${e.name}`, e]));
   const desired = [...conv.pools, ...conv.l2Advertisements, ...conv.bgpPeers, ...conv.bgpAdvertisements].map(
@@ -231,7 +237,7 @@ export function planMirror(conv: ConversionResult, existing: readonly ExistingOb
   for (const s of conv.sources) if (s.notCarried !== null) held.set(sourceRefText(s), s.notCarried);
   for (const e of existing) {
     const key = `${e.kind}/${e.name}`;
-    if (!isMirrored(e) || wanted.has(key)) continue;
+    if (!isMirrored(e) || wanted.has(key) || unwatched.includes(e.kind)) continue;
     const src = e.annotations?.[SOURCE_ANNOTATION] ?? '';
     const why = held.get(src);
     if (why !== undefined) {
@@ -325,21 +331,11 @@ export class MetalLBMirror {
 
   private async probe(): Promise<void> {
     if (this.stopped || this.found) return;
-    const { client, log } = this.o;
+    const { log } = this.o;
     let served = false;
-    // version → resources served in it
-    const byVersion = new Map<string, Set<string | undefined>>();
+    let byVersion: Map<string, Set<string | undefined>> = new Map();
     try {
-      for (const version of ['v1beta1', 'v1beta2']) {
-        try {
-          const list = await client.request<{ resources?: Array<{ name?: string }> }>({
-            path: `/apis/${METALLB_GROUP}/${version}`,
-          });
-          byVersion.set(version, new Set((list.resources ?? []).map((r) => r.name)));
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-      }
+      byVersion = await this.discover();
       const v1 = byVersion.get('v1beta1');
       served = (v1?.has(METALLB_POOLS.plural) && v1.has(METALLB_L2ADVERTISEMENTS.plural)) ?? false;
     } catch (err) {
@@ -358,30 +354,75 @@ export class MetalLBMirror {
     this.startInformers(byVersion);
   }
 
+  /** metallb.io version → resources served in it (a version not served is absent). */
+  private async discover(): Promise<Map<string, Set<string | undefined>>> {
+    const byVersion = new Map<string, Set<string | undefined>>();
+    for (const version of ['v1beta1', 'v1beta2']) {
+      try {
+        const list = await this.o.client.request<{ resources?: Array<{ name?: string }> }>({
+          path: `/apis/${METALLB_GROUP}/${version}`,
+        });
+        byVersion.set(version, new Set((list.resources ?? []).map((r) => r.name)));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return byVersion;
+  }
+
+  /** Start an informer for each MetalLB kind now served that has none yet; the kinds still missing. */
+  private addInformers(byVersion: ReadonlyMap<string, ReadonlySet<string | undefined>>): string[] {
+    const ns = this.o.namespace ?? undefined;
+    const missing: string[] = [];
+    for (const r of METALLB_KINDS) {
+      if (this.metallb.has(r)) continue;
+      const version = r.versions.find((v) => byVersion.get(v)?.has(r.plural));
+      if (!version) {
+        missing.push(r.plural);
+        continue;
+      }
+      const informer = new Informer<MetalLBObject>(this.o.client, {
+        resource: { ...r, version },
+        ...(ns ? { namespace: ns } : {}),
+        logger: this.o.log,
+        ...(this.o.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.o.resyncPeriodMs } : {}),
+      });
+      informer.addHandlers({ add: this.kick, update: this.kick, delete: this.kick });
+      this.metallb.set(r, { informer, version });
+      if (this.found) informer.start();
+    }
+    return missing;
+  }
+
+  private readonly kick = (): void => this.controller?.enqueue('mirror');
+
+  /**
+   * Kinds not served when the mirror started (a CRD installed a moment after the others, a
+   * MetalLB without one): look again on the probe interval and watch them once they appear.
+   */
+  private async probeMissing(): Promise<void> {
+    if (this.stopped) return;
+    let missing: string[] = [];
+    try {
+      missing = this.addInformers(await this.discover());
+      if (missing.length === 0) this.kick();
+    } catch (err) {
+      this.o.log.warn({ ...errInfo(err) }, 'MetalLB mirror: discovery of metallb.io failed; retrying');
+      missing = ['?'];
+    }
+    if (missing.length > 0 && !this.stopped)
+      this.probeTimer = setTimeout(() => void this.probeMissing(), this.o.probeIntervalMs ?? 60_000);
+  }
+
   private startInformers(byVersion: ReadonlyMap<string, ReadonlySet<string | undefined>>): void {
     const { client, log } = this.o;
-    const ns = this.o.namespace ?? undefined;
     const common = {
       logger: log,
       ...(this.o.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.o.resyncPeriodMs } : {}),
     };
-    const kick = () => this.controller?.enqueue('mirror');
+    const kick = this.kick;
     const handle = (inf: Informer<KubeObject>) => inf.addHandlers({ add: kick, update: kick, delete: kick });
-    const skipped: string[] = [];
-    for (const r of METALLB_KINDS) {
-      const version = r.versions.find((v) => byVersion.get(v)?.has(r.plural));
-      if (!version) {
-        skipped.push(r.plural);
-        continue;
-      }
-      const informer = new Informer<MetalLBObject>(client, {
-        resource: { ...r, version },
-        ...(ns ? { namespace: ns } : {}),
-        ...common,
-      });
-      handle(informer);
-      this.metallb.set(r, { informer, version });
-    }
+    const skipped = this.addInformers(byVersion);
     this.porticoL2 = new Informer<L2Advertisement & KubeObject>(client, { resource: L2_RESOURCE, ...common });
     this.porticoPeers = new Informer<BGPPeer & KubeObject>(client, {
       resource: BGP_PEER_RESOURCE,
@@ -399,8 +440,13 @@ export class MetalLBMirror {
     this.porticoPeers.start();
     this.porticoBgpAdvs.start();
     this.found = true;
-    if (skipped.length > 0)
-      log.warn({ resources: skipped }, 'MetalLB mirror: these metallb.io kinds are not served; not mirrored');
+    if (skipped.length > 0) {
+      log.warn(
+        { resources: skipped },
+        'MetalLB mirror: these metallb.io kinds are not served (yet); not mirrored until they are',
+      );
+      this.probeTimer = setTimeout(() => void this.probeMissing(), this.o.probeIntervalMs ?? 60_000);
+    }
     log.info(
       {
         namespace: this.o.namespace ?? 'all',
@@ -502,7 +548,10 @@ export class MetalLBMirror {
           `not mirrored: ${s.notCarried}; an earlier mirror of it, if any, is kept unchanged`,
         );
     }
-    let actions = planMirror(conv, existing);
+    const unwatched: PorticoKind[] = [];
+    if (!this.metallb.has(METALLB_BGP_PEERS)) unwatched.push('BGPPeer');
+    if (!this.metallb.has(METALLB_BGP_ADVERTISEMENTS)) unwatched.push('BGPAdvertisement');
+    let actions = planMirror(conv, existing, unwatched);
     if (actions.some((x) => x.op === 'delete') && (await this.metallbUninstalling(signal))) {
       // Uninstalling MetalLB deletes its CRDs and with them every MetalLB object: following those
       // deletions would remove every pool, advertisement and peer Portico serves from (the Services

@@ -209,4 +209,11 @@ describe('planMirror', () => {
       }),
     ]);
   });
+
+  test('mirrors of a kind whose MetalLB CRD is not watched are never deleted on that evidence', () => {
+    const good = convert([mpeer('tor-a', { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.1' })]);
+    const existing = good.bgpPeers.map((p) => stored(withDefaults(p as never)));
+    expect(planMirror(convert([]), existing, ['BGPPeer', 'BGPAdvertisement'])).toEqual([]);
+    expect(planMirror(convert([]), existing, ['BGPAdvertisement'])).toHaveLength(1);
+  });
 });

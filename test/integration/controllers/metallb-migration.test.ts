@@ -244,6 +244,7 @@ describe('MetalLB migration on a live cluster', () => {
     // Registered before the controller starts, so it runs after the controller stopped (cleanups run
     // in reverse): a running mirror would re-create what we delete.
     e.onCleanup(() => deleteLabelled(e, POOLS_PATH, [`mlb-${e.id}-late`]));
+    e.onCleanup(() => deleteLabelled(e, PEERS_PATH, [`mlb-${e.id}-late-peer`]));
     const { logger, lines } = capturingLogger();
     const ctl = await e.start({
       metallbCompat: true,
@@ -290,6 +291,28 @@ describe('MetalLB migration on a live cluster', () => {
     );
     expect(mirrored.metadata.labels?.[MIRRORED_LABEL]).toBe('metallb');
     expect(mirrored.spec.addresses).toEqual(['100.64.9.16/30']);
+    // A BGPPeer too, whether or not metallb.io/v1beta2 was served yet when the mirror started
+    // (kinds that appear later are picked up on the probe interval).
+    await until(
+      () =>
+        e.client.request({
+          method: 'POST',
+          path: `/apis/metallb.io/v1beta2/namespaces/${e.ns}/bgppeers`,
+          body: {
+            apiVersion: 'metallb.io/v1beta2',
+            kind: 'BGPPeer',
+            metadata: { name: `mlb-${e.id}-late-peer` },
+            spec: { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.9' },
+          },
+        }),
+      10_000,
+      'v1beta2 served',
+    );
+    await until(
+      () => e.client.request({ path: `${PEERS_PATH}/mlb-${e.id}-late-peer` }),
+      20_000,
+      'mirrored BGPPeer',
+    );
   });
 
   describe('with the metallb.io CRDs installed', () => {
