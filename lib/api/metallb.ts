@@ -1337,17 +1337,22 @@ function convertBgpAdv(
   const spec = s.spec;
   unknownFields(spec, BGP_ADV_FIELDS, s, 'spec', c);
   const sp: BGPAdvertisementSpec = {};
-  const length = (field: 'aggregationLength' | 'aggregationLengthV6', max: number): string | null => {
+  // MetalLB's CRD: aggregationLength at least 1; aggregationLengthV6 has no minimum.
+  const length = (
+    field: 'aggregationLength' | 'aggregationLengthV6',
+    min: number,
+    max: number,
+  ): string | null => {
     const v = spec[field];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
-      return `spec.${field}: ${JSON.stringify(v)} must be a prefix length 0..${max}`;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      return `spec.${field}: ${JSON.stringify(v)} must be a prefix length ${min}..${max}`;
     if (v !== max) sp[field] = v;
     return null;
   };
-  const e4 = length('aggregationLength', 32);
+  const e4 = length('aggregationLength', 1, 32);
   if (e4) return e4;
-  const e6 = length('aggregationLengthV6', 128);
+  const e6 = length('aggregationLengthV6', 0, 128);
   if (e6) return e6;
   const lp = spec.localPref;
   if (lp !== undefined && lp !== null) {

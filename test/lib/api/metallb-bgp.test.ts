@@ -498,7 +498,12 @@ describe('BGPAdvertisement: every field', () => {
     [
       'aggregationLength over 32',
       { aggregationLength: 33 },
-      'spec.aggregationLength: 33 must be a prefix length 0..32',
+      'spec.aggregationLength: 33 must be a prefix length 1..32',
+    ],
+    [
+      'aggregationLength 0 (MetalLB requires at least 1)',
+      { aggregationLength: 0 },
+      'must be a prefix length 1..32',
     ],
     ['aggregationLengthV6 over 128', { aggregationLengthV6: 129 }, 'spec.aggregationLengthV6: 129'],
     ['a negative localPref', { localPref: -1 }, 'spec.localPref: -1'],
