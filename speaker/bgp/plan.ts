@@ -337,7 +337,10 @@ export function plan(input: PlanInput): Plan {
             for (const c of communities) a.communities.add(c);
             for (const l of large) a.large.set(l.join(':'), l);
             if (s.localPref !== undefined) {
-              if (!a.prefs.has(s.localPref)) a.prefs.set(s.localPref, adv.metadata.name ?? '');
+              // The lowest name per value, whatever order the informers delivered them in.
+              const name = adv.metadata.name ?? '';
+              const had = a.prefs.get(s.localPref);
+              if (had === undefined || name < had) a.prefs.set(s.localPref, name);
               a.localPref = Math.max(a.localPref ?? s.localPref, s.localPref);
             }
             table.set(prefix, a);
@@ -374,5 +377,17 @@ export function plan(input: PlanInput): Plan {
     list.sort(compareRoutes);
     out.push({ ...base, routes: list });
   }
+  // Sorted, so the same objects in any informer order give the same Events.
+  problems.sort((a, b) =>
+    a.object < b.object
+      ? -1
+      : a.object > b.object
+        ? 1
+        : a.message < b.message
+          ? -1
+          : a.message > b.message
+            ? 1
+            : 0,
+  );
   return { peers: out, problems };
 }
