@@ -168,7 +168,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
         o.address,
         o.port,
         o.reusePort,
-        stats.queries,
+        stats.queries.length,
         () => replayCell,
         serveNative,
       );
@@ -244,17 +244,21 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     sock.on('close', () => conns.delete(sock));
   });
 
-  // The native path counts in C: [0] send failures, [1] datagrams too large for a receive slot,
-  // [2] replayed answers (each also counted in its stats.queries cell by the addon).
-  let nativeSeen = [0, 0, 0];
+  // The native path counts in C: [0]+[3] send failures, [1] datagrams too large for a receive slot,
+  // [2] replayed answers, each also counted per query cell in replayStats (written by the addon's
+  // receive thread, added to this thread's counts here).
+  let nativeSeen = [0, 0, 0, 0];
   const drain = (): StatsSnapshot => {
-    if (native) {
-      stats.sendErrors += native.counters[0]! - nativeSeen[0]!;
-      stats.dropped += native.counters[1]! - nativeSeen[1]!;
-      stats.replayed += native.counters[2]! - nativeSeen[2]!;
-      nativeSeen = [native.counters[0]!, native.counters[1]!, native.counters[2]!];
-    }
-    return stats.drain();
+    if (!native) return stats.drain();
+    const c = native.counters;
+    stats.sendErrors += c[0]! - nativeSeen[0]! + (c[3]! - nativeSeen[3]!);
+    stats.dropped += c[1]! - nativeSeen[1]!;
+    stats.replayed += c[2]! - nativeSeen[2]!;
+    nativeSeen = [c[0]!, c[1]!, c[2]!, c[3]!];
+    const snap = stats.drain();
+    const r = native.replayStats;
+    for (let i = 0; i < snap.queries.length; i++) snap.queries[i]! += r[i]!;
+    return snap;
   };
 
   return {
