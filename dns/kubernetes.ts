@@ -26,6 +26,7 @@ import {
 } from '../lib/kube/index.ts';
 import { createRegistry } from '../lib/observe/metrics.ts';
 import { createLogger, startObserveServer } from './observe.ts';
+import { udpFallbackWarning } from './server/native-udp.ts';
 import { type DnsServer, type DnsServerOptions, startDnsServer } from './server/server.ts';
 import { ClusterSources, DNSZONE_RESOURCE } from './sources/cluster.ts';
 import { type Projection, project } from './sources/project.ts';
@@ -358,8 +359,10 @@ export async function runKubernetes(o: KubernetesOptions): Promise<KubernetesPro
         beforeScrape: () => server.collect(),
       })
     : undefined;
+  const fallback = udpFallbackWarning(o.udpIo, server.udpIo);
+  if (fallback) log.warn(fallback);
   log.info(
-    { address: server.address, port: server.port, observe: obs?.port },
+    { address: server.address, port: server.port, udpIo: server.udpIo, observe: obs?.port },
     `serving DNS on ${server.address}:${server.port} (udp+tcp) from Kubernetes; SERVFAIL until caches have synced`,
   );
   return {

@@ -397,7 +397,7 @@ static void on_close(uv_handle_t *h) {
   udp_t *u = (udp_t *)h->data;
   // Tells Node the environment may finish tearing down (worker threads: the loop must be empty).
   napi_remove_async_cleanup_hook(u->hook);
-  close(u->fd);
+  if (u->fd >= 0) close(u->fd);
   free_udp(u);
 }
 
@@ -600,6 +600,9 @@ static napi_value udp_stop(napi_env env, napi_callback_info info) {
   if (u->closed) return NULL;
   u->closed = 1;
   rx_stop(u);
+  // Closed now, not when the handle's close callback runs: the port is free once stop() returns.
+  close(u->fd);
+  u->fd = -1;
   for (int i = 0; i < 7; i++) napi_delete_reference(env, u->bufs[i]);
   napi_delete_reference(env, u->cb);
   napi_async_destroy(env, u->actx);

@@ -37,6 +37,8 @@ export interface ListenerOptions {
    * 'auto' = native when the addon loads. Default 'auto'.
    */
   udpIo?: 'auto' | 'native' | 'node';
+  /** SO_RCVBUF requested for the UDP socket (the kernel caps it at net.core.rmem_max); 0 = the kernel's default. */
+  udpRcvbuf?: number;
 }
 
 export interface Listeners {
@@ -52,11 +54,15 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
+/** Default SO_RCVBUF request: bursts beyond one event-loop turn queue in the kernel instead of being lost. */
+export const DEFAULT_UDP_RCVBUF = 4 * 1024 * 1024;
+
 function bindUdp(
   type: 'udp4' | 'udp6',
   address: string,
   port: number,
   reusePort: boolean,
+  rcvbuf: number,
 ): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket({
@@ -65,7 +71,7 @@ function bindUdp(
       reusePort,
       // Bursts beyond one event-loop turn queue in the kernel; a larger buffer turns them into latency
       // instead of loss. The kernel clamps this to net.core.rmem_max / wmem_max.
-      recvBufferSize: 4 * 1024 * 1024,
+      ...(rcvbuf > 0 ? { recvBufferSize: rcvbuf } : {}),
       sendBufferSize: 1024 * 1024,
       // The destination is always a literal address from rinfo: skip dns.lookup's nextTick hop.
       lookup: (addr, _opts, cb) =>
@@ -97,6 +103,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   const tcpOpts: AnswerOptions = { tcp: true, maxUdpPayload: o.maxUdpPayload };
   const info: AnswerInfo = { qtype: 0, rcode: 0, truncated: false };
   const type = isIPv6(o.address) ? 'udp6' : 'udp4';
+  const rcvbuf = o.udpRcvbuf ?? DEFAULT_UDP_RCVBUF;
 
   const handle = (msg: Uint8Array, tcp: boolean): Uint8Array | null => {
     const sampled = stats.shouldSample();
@@ -168,13 +175,14 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
         o.address,
         o.port,
         o.reusePort,
+        rcvbuf,
         stats.queries.length,
         () => replayCell,
         serveNative,
       );
       port = native.port;
     } else {
-      udp = await bindUdp(type, o.address, o.port, o.reusePort);
+      udp = await bindUdp(type, o.address, o.port, o.reusePort, rcvbuf);
       port = udp.address().port;
     }
     try {

@@ -63,6 +63,23 @@ export function nativeUdpLoadError(): string | undefined {
   return loadError;
 }
 
+/**
+ * The log line for a server that asked for the default UDP path ('auto') but serves with
+ * node:dgram because the addon did not load; undefined when there is nothing to say.
+ */
+export function udpFallbackWarning(
+  requested: string | undefined,
+  serving: 'native' | 'node',
+): string | undefined {
+  if (serving === 'native' || requested === 'node') return undefined;
+  nativeUdp();
+  return (
+    `UDP served by node:dgram, not the native batched path with answer replay (about twice the CPU per ` +
+    `query): the dns/native addon did not load (${nativeUdpLoadError() ?? 'not supported on this platform'}); ` +
+    'build it with `node dns/native/build.ts`'
+  );
+}
+
 export interface NativeUdpSocket {
   port: number;
   /**
@@ -93,6 +110,7 @@ export function openNativeUdp(
   address: string,
   port: number,
   reusePort: boolean,
+  rcvbuf: number,
   nstats: number,
   replayCell: () => number,
   onQuery: (
@@ -103,7 +121,7 @@ export function openNativeUdp(
     outOffset: number,
   ) => number,
 ): NativeUdpSocket {
-  const [fd, bound] = a.open(address, port, reusePort, 4 * 1024 * 1024);
+  const [fd, bound] = a.open(address, port, reusePort, rcvbuf);
   const input = new Uint8Array(a.BATCH * a.IN_SLOT);
   const inLen = new Int32Array(a.BATCH);
   const output = new Uint8Array(a.BATCH * a.OUT_SLOT);
