@@ -6,14 +6,24 @@
 // Zone: 1,000 names with A records. Queries: 90% A on existing names, 5% AAAA on those names
 // (NODATA + SOA), 5% names that do not exist (NXDOMAIN + SOA). dnsperf (EDNS on) is pinned to CPU 0,
 // each server to CPU 1, one server at a time, `runs` × `duration` seconds each, interleaved.
+// "Each server to CPU 1" means every thread: Knot pins its UDP worker threads itself (worker i to
+// CPU i mod ncpus, overriding taskset), which put its only UDP worker on CPU 0 next to dnsperf —
+// a co-located server is woken without an inter-processor interrupt and measured at about half the
+// CPU per query. So after start every thread of every server is re-pinned to CPU 1
+// (servers_threads_repinned says how many had to move) and checked again after the runs.
+// Socket receive buffers: the fixed-load runs use each server's own default (Portico asks for 4 MiB,
+// capped by net.core.rmem_max; Knot and CoreDNS have no setting and get net.core.rmem_default).
+// For the saturated runs Portico is restarted with --udp-rcvbuf 0, so all three queue the same
+// amount in the kernel before they drop (udp_rcvbuf says so).
 // Cost = the server's CPU time (utime+stime of the whole process, all threads, from /proc/PID/stat)
 // over the run divided by the queries it answered. Reported values are medians over runs.
 // p99 latency comes from dnsperf -v (one line per query). The offered load is fixed (--qps, default
 // 20,000/s; 0 = unlimited) and identical for every server. Portico runs as `npm start` runs it (no
-// --udp-io flag: auto, i.e. the native batched path with answer replay, ADR 045/048); the share of
-// answers it replayed is reported (portico_replayed_pct). ratio_knot is also given per run
+// --udp-io flag: auto, i.e. the native path whose receive thread replays answers, ADR 045/048/049);
+// the share of answers it replayed during the measured runs (warm-up excluded) is reported
+// (portico_replayed_pct). ratio_knot is also given per run
 // (min/max) so run-to-run spread is visible.
-// Saturated run (unless --no-saturate): each server in turn, offered load stepped up (3 s steps)
+// Saturated run (unless --no-saturate): each server in turn, offered load stepped up from 5,000/s (3 s steps)
 // until more than 0.1% of queries are lost; *_max_qps is the highest answered rate with < 0.1% loss.
 // dnsperf itself has a ceiling on one core: max_qps_client_bound says when the last step that
 // passed was limited by the client (answered < 95% of offered without loss), i.e. the server's
@@ -26,6 +36,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -174,6 +185,32 @@ interface Server {
   name: string;
   port: number;
   proc: ChildProcess;
+  /** Threads that were not on CPU 1 after start (and were moved there). */
+  repinned: number;
+}
+
+const SERVER_CPU = '1';
+
+const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/core/${name}`, 'utf8').trim());
+
+/** Each thread's allowed CPU list (Cpus_allowed_list of /proc/PID/task/TID/status). */
+function threadCpus(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    try {
+      return (
+        /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '?'
+      );
+    } catch {
+      return SERVER_CPU; // the thread exited meanwhile
+    }
+  });
+}
+
+/** Pin every thread of `pid` to the servers' CPU; returns how many were elsewhere. */
+function pinAllThreads(pid: number): number {
+  const off = threadCpus(pid).filter((c) => c !== SERVER_CPU).length;
+  execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });
+  return off;
 }
 
 async function startServer(
@@ -184,7 +221,7 @@ async function startServer(
   env?: NodeJS.ProcessEnv,
 ): Promise<Server> {
   const log = join(cwd, `${name}.log`);
-  const proc = spawn('taskset', ['-c', '1', ...cmd], {
+  const proc = spawn('taskset', ['-c', SERVER_CPU, ...cmd], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -201,7 +238,7 @@ async function startServer(
     proc.kill('SIGKILL');
     throw new Error(`${name}: ${(e as Error).message}\n${stderr.slice(-2000)}`);
   }
-  return { name, port, proc };
+  return { name, port, proc, repinned: pinAllThreads(proc.pid!) };
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -335,7 +372,8 @@ async function saturate(
   let best = 0;
   let clientBound = false;
   let steps = 0;
-  for (let offered = 20_000; steps < 12; offered = Math.round(offered * 1.3)) {
+  // From 5,000/s (a loaded CI machine loses 0.1% at 20,000/s with every server) up by 1.3× to ~90,000/s.
+  for (let offered = 5_000; steps < 12; offered = Math.round(offered * 1.3)) {
     steps++;
     const r = await runDnsperf(s, queries, 3, false, offered);
     const sent = r.completed + r.lost;
@@ -393,8 +431,8 @@ const bench: Bench = async (argv) => {
     const metricsPort = await freePort();
     if (args.udpIo !== 'node') ensureNativeUdp();
     const servers: Server[] = [];
-    servers.push(
-      await startServer(
+    const startPortico = (porticoExtra: string[]) =>
+      startServer(
         'portico',
         [
           process.execPath,
@@ -406,6 +444,7 @@ const bench: Bench = async (argv) => {
           '--workers',
           '1',
           ...(args.udpIo === 'auto' ? [] : ['--udp-io', args.udpIo]),
+          ...porticoExtra,
           '--metrics-address',
           `127.0.0.1:${metricsPort}`,
           '--log-level',
@@ -413,8 +452,8 @@ const bench: Bench = async (argv) => {
         ],
         ports.portico,
         dir,
-      ),
-    );
+      );
+    servers.push(await startPortico([]));
     if (!args.skipPeers) {
       servers.push(
         await startServer('knot', ['knotd', '-c', knotConfig(dir, ports.knot, zonefile)], ports.knot, dir),
@@ -426,10 +465,12 @@ const bench: Bench = async (argv) => {
     const results = new Map<string, RunResult[]>();
     const saturated = new Map<string, { maxQps: number; clientBound: boolean; steps: number }>();
     let replayedPct: number | null = null;
+    let allOnServerCpu = true;
     let environment: BenchRow = {};
     let servedBy = '';
     try {
       for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps); // warm-up (JIT, caches)
+      const m0 = await scrapePortico(metricsPort);
       for (let r = 0; r < args.runs; r++) {
         for (const s of servers) {
           // -v (one line per query, for p99) for every server, so each sees the same client.
@@ -438,10 +479,21 @@ const bench: Bench = async (argv) => {
         }
       }
       environment = runEnvironment(servers[0]?.proc.pid);
-      const m = await scrapePortico(metricsPort);
+      const m1 = await scrapePortico(metricsPort);
+      const m = { queries: m1.queries - m0.queries, replayed: m1.replayed - m0.replayed };
       replayedPct = m.queries > 0 ? (100 * m.replayed) / m.queries : null;
-      servedBy = m.replayed > 0 ? 'native+replay' : args.udpIo;
-      if (args.saturate) for (const s of servers) saturated.set(s.name, await saturate(s, queries));
+      servedBy = m1.replayed > 0 ? 'native+replay' : args.udpIo;
+      for (const s of servers)
+        if (threadCpus(s.proc.pid!).some((c) => c !== SERVER_CPU)) allOnServerCpu = false;
+      if (args.saturate) {
+        // Same kernel receive buffer for every server (see the header): Portico restarted with
+        // --udp-rcvbuf 0 and warmed up again (its replay cache starts empty).
+        const old = servers[0]!;
+        await stopServer(old);
+        servers[0] = await startPortico(['--udp-rcvbuf', '0']);
+        await runDnsperf(servers[0], queries, 1, false, args.qps);
+        for (const s of servers) saturated.set(s.name, await saturate(s, queries));
+      }
     } finally {
       for (const s of servers) await stopServer(s);
     }
@@ -490,6 +542,10 @@ const bench: Bench = async (argv) => {
             .map(([n]) => n)
             .join(',') || 'none'
         : null,
+      // Every thread of every server on CPU 1 (Knot moves its UDP worker to CPU 0 by itself: re-pinned).
+      servers_threads_repinned: servers.map((s) => `${s.name} ${s.repinned}`).join(', '),
+      servers_all_threads_on_cpu1: allOnServerCpu,
+      udp_rcvbuf: `fixed load: portico ${Math.min(4 << 20, sysctl('rmem_max'))} (its default: 4 MiB capped by rmem_max), knot and coredns ${sysctl('rmem_default')} (rmem_default); saturated: ${sysctl('rmem_default')} for every server`,
       runs: args.runs,
       duration_s: args.duration,
       // Of the Portico server process; dnsperf runs on CPU 0, each server on CPU 1.
