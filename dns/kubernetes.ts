@@ -25,7 +25,7 @@ import {
   loadKubeConfig,
 } from '../lib/kube/index.ts';
 import { createRegistry } from '../lib/observe/metrics.ts';
-import { createLogger, startObserveServer } from './observe.ts';
+import { createLogger, DNS_EVENT_LOOP_SAMPLE_MS, startObserveServer } from './observe.ts';
 import { udpFallbackWarning } from './server/native-udp.ts';
 import { type DnsServer, type DnsServerOptions, startDnsServer } from './server/server.ts';
 import { ClusterSources, DNSZONE_RESOURCE } from './sources/cluster.ts';
@@ -336,7 +336,10 @@ export async function runKubernetes(o: KubernetesOptions): Promise<KubernetesPro
     address: o.address ?? '127.0.0.1',
     port: o.port ?? 5353,
     workers: o.workers ?? 1,
-    registry: createRegistry({ labels: { component: 'dns' } }),
+    registry: createRegistry({
+      labels: { component: 'dns' },
+      eventLoopMonitoringPrecisionMs: DNS_EVENT_LOOP_SAMPLE_MS,
+    }),
   });
   const sources = startKubernetesSources({
     kubeConfig,

@@ -8,7 +8,7 @@
 
 import { FlagError, OBSERVE_FLAGS, parseFlags } from '../lib/observe/flags.ts';
 import { createRegistry } from '../lib/observe/metrics.ts';
-import { createLogger, startObserveServer } from './observe.ts';
+import { createLogger, DNS_EVENT_LOOP_SAMPLE_MS, startObserveServer } from './observe.ts';
 import { udpFallbackWarning } from './server/native-udp.ts';
 import type { RateLimitOptions } from './server/rrl.ts';
 import { type DnsServer, startDnsServer } from './server/server.ts';
@@ -68,7 +68,10 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
     ...(o.udpIo ? { udpIo: o.udpIo } : {}),
     ...(o.udpRcvbuf !== undefined ? { udpRcvbuf: o.udpRcvbuf } : {}),
-    registry: createRegistry({ labels: { component: 'dns' } }),
+    registry: createRegistry({
+      labels: { component: 'dns' },
+      eventLoopMonitoringPrecisionMs: DNS_EVENT_LOOP_SAMPLE_MS,
+    }),
   });
   const table = new ZoneTable();
   const apply = (reason: string, s: typeof specs) => {
