@@ -33,6 +33,7 @@
 #define IN_SLOT 4096
 #define OUT_SLOT 65536
 #define ADDR_SLOT 28
+#define MAX_ROUNDS 16 // poll mode: batches per readiness event before yielding to the loop
 #define NSETS 8 // receive buffer sets: one being filled by the receive thread, the rest queued for JS
 // The replay cache: an open-addressing index (linear probing) over an append-only arena of entries.
 // Exact matching, so no collision between two live keys ever evicts one of them; when the arena or
@@ -82,7 +83,9 @@ enum {
 
 typedef struct {
   int fd;
+  int threaded;      // 1: a receive thread + uv_async; 0: uv_poll on the event loop (see on_poll)
   uv_async_t *async; // separately allocated with slack: headers and runtime libuv may differ in size
+  uv_poll_t *poll;
   napi_env env;
   napi_ref cb;
   napi_ref bufs[7];
@@ -304,6 +307,52 @@ static void bump(double *cell) {
   __atomic_store(cell, &v, __ATOMIC_RELAXED);
 }
 
+// One received batch (n datagrams in set, headers in u->rmsg): replay the hits (sent here), compact
+// the misses to the front of the set. Returns the number of misses (also set->n).
+static int rx_batch(udp_t *u, rset_t *set, int n) {
+  int h = 0, js = 0;
+  pthread_mutex_lock(&u->lock);
+  for (int i = 0; i < n; i++) {
+    uint8_t *q = set->data + (size_t)i * IN_SLOT;
+    int trunc = (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    int len = trunc ? -1 : (int)u->rmsg[i].msg_len;
+    socklen_t nl = u->rmsg[i].msg_hdr.msg_namelen;
+    cache_entry_t *e = len > 0 ? cache_find(&u->cache, q, len) : NULL;
+    if (e) {
+      uint8_t *r = u->hit_buf[h];
+      memcpy(r, entry_resp(e), e->rlen);
+      r[0] = q[0];
+      r[1] = q[1];
+      // Counted before the send: once a client has its answer, a scrape sees it counted.
+      bump(&u->rstats[e->stat]);
+      bump(&u->counters[C_REPLAYED]);
+      memcpy(&u->haddr[h], &set->addr[i], nl < sizeof u->haddr[h] ? nl : sizeof u->haddr[h]);
+      set_msg(&u->hmsg[h], &u->hiov[h], r, e->rlen, &u->haddr[h], nl);
+      h++;
+      continue;
+    }
+    if (trunc) bump(&u->counters[C_TRUNC]);
+    // Compact the misses to the front (j <= i: a move never overwrites an unread datagram).
+    int j = js++;
+    if (j != i) {
+      if (len > 0) memcpy(set->data + (size_t)j * IN_SLOT, q, (size_t)len);
+      memcpy(&set->addr[j], &set->addr[i], sizeof set->addr[j]);
+    }
+    set->len[j] = len;
+    set->alen[j] = nl;
+  }
+  pthread_mutex_unlock(&u->lock);
+  if (h > 0) send_all(u, u->hmsg, h, C_SEND_ERR_RX);
+  set->n = js;
+  return js;
+}
+
+static void rx_prepare(udp_t *u, rset_t *set) {
+  for (int i = 0; i < BATCH; i++)
+    set_msg(&u->rmsg[i], &u->riov[i], set->data + (size_t)i * IN_SLOT, IN_SLOT, &set->addr[i],
+            sizeof set->addr[i]);
+}
+
 // The receive thread: recvmmsg (blocking until at least one datagram), replay hits, queue misses.
 static void *rx_main(void *arg) {
   udp_t *u = (udp_t *)arg;
@@ -311,47 +360,11 @@ static void *rx_main(void *arg) {
   rset_t *set = u->nfree > 0 ? u->free_sets[--u->nfree] : NULL;
   pthread_mutex_unlock(&u->lock);
   while (set) {
-    for (int i = 0; i < BATCH; i++)
-      set_msg(&u->rmsg[i], &u->riov[i], set->data + (size_t)i * IN_SLOT, IN_SLOT, &set->addr[i],
-              sizeof set->addr[i]);
+    rx_prepare(u, set);
     int n = recvmmsg(u->fd, u->rmsg, BATCH, MSG_WAITFORONE, NULL);
     if (__atomic_load_n(&u->stopping, __ATOMIC_ACQUIRE)) break;
     if (n <= 0) continue; // EINTR, EAGAIN (receive timeout), a transient error: read again
-    int h = 0, js = 0;
-    pthread_mutex_lock(&u->lock);
-    for (int i = 0; i < n; i++) {
-      uint8_t *q = set->data + (size_t)i * IN_SLOT;
-      int trunc = (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-      int len = trunc ? -1 : (int)u->rmsg[i].msg_len;
-      socklen_t nl = u->rmsg[i].msg_hdr.msg_namelen;
-      cache_entry_t *e = len > 0 ? cache_find(&u->cache, q, len) : NULL;
-      if (e) {
-        uint8_t *r = u->hit_buf[h];
-        memcpy(r, entry_resp(e), e->rlen);
-        r[0] = q[0];
-        r[1] = q[1];
-        // Counted before the send: once a client has its answer, a scrape sees it counted.
-        bump(&u->rstats[e->stat]);
-        bump(&u->counters[C_REPLAYED]);
-        memcpy(&u->haddr[h], &set->addr[i], nl < sizeof u->haddr[h] ? nl : sizeof u->haddr[h]);
-        set_msg(&u->hmsg[h], &u->hiov[h], r, e->rlen, &u->haddr[h], nl);
-        h++;
-        continue;
-      }
-      if (trunc) bump(&u->counters[C_TRUNC]);
-      // Compact the misses to the front (j <= i: a move never overwrites an unread datagram).
-      int j = js++;
-      if (j != i) {
-        if (len > 0) memcpy(set->data + (size_t)j * IN_SLOT, q, (size_t)len);
-        memcpy(&set->addr[j], &set->addr[i], sizeof set->addr[j]);
-      }
-      set->len[j] = len;
-      set->alen[j] = nl;
-    }
-    pthread_mutex_unlock(&u->lock);
-    if (h > 0) send_all(u, u->hmsg, h, C_SEND_ERR_RX);
-    if (js == 0) continue; // every datagram replayed: the set is reused, JS is not woken
-    set->n = js;
+    if (rx_batch(u, set, n) == 0) continue; // every datagram replayed: JS is not woken
     pthread_mutex_lock(&u->lock);
     u->queued[(u->qhead + u->qcount) % NSETS] = set;
     u->qcount++;
@@ -390,7 +403,21 @@ static void free_udp(udp_t *u) {
   pthread_mutex_destroy(&u->lock);
   pthread_cond_destroy(&u->freed);
   free(u->async);
+  free(u->poll);
   free(u);
+}
+
+static void on_close(uv_handle_t *h);
+
+// Stop reading (join the receive thread, or stop polling) and close the libuv handle.
+static void close_handle(udp_t *u) {
+  if (u->threaded) {
+    rx_stop(u);
+    uv_close((uv_handle_t *)u->async, on_close);
+  } else {
+    uv_poll_stop(u->poll);
+    uv_close((uv_handle_t *)u->poll, on_close);
+  }
 }
 
 static void on_close(uv_handle_t *h) {
@@ -406,39 +433,28 @@ static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   udp_t *u = (udp_t *)arg;
   if (u->closed) return; // stop() already started closing; on_close removes the hook
   u->closed = 1;
-  rx_stop(u);
-  uv_close((uv_handle_t *)u->async, on_close);
+  close_handle(u);
 }
 
-// The event loop's side: answer every queued set of misses in JavaScript, send, store replayables.
-static void on_async(uv_async_t *handle) {
-  udp_t *u = (udp_t *)handle->data;
+// The event loop's side of one set of misses: answer them in JavaScript, send, store the replayable
+// answers, give the set back. Returns -1 when stop() ran inside the callback (the set is freed).
+static int js_set(udp_t *u, rset_t *set) {
   napi_env env = u->env;
-  while (!u->closed) {
-    pthread_mutex_lock(&u->lock);
-    rset_t *set = NULL;
-    if (u->qcount > 0) {
-      set = u->queued[u->qhead];
-      u->qhead = (u->qhead + 1) % NSETS;
-      u->qcount--;
-    }
-    pthread_mutex_unlock(&u->lock);
-    if (!set) return;
-    int n = set->n;
-    for (int j = 0; j < n; j++) {
-      int len = set->len[j];
-      if (len > 0) memcpy(u->in + (size_t)j * IN_SLOT, set->data + (size_t)j * IN_SLOT, (size_t)len);
-      u->in_len[j] = len;
-      u->out_len[j] = 0;
-      u->tag[j] = -1;
-      memset(u->addr + (size_t)j * ADDR_SLOT, 0, ADDR_SLOT);
-      memcpy(u->addr + (size_t)j * ADDR_SLOT, &set->addr[j], set->alen[j] < ADDR_SLOT ? set->alen[j] : ADDR_SLOT);
-    }
-    // Microtasks run at the end of the callback and may swap the snapshot (invalidate): answers of
-    // this batch are then not stored.
-    uint32_t gen = u->gen;
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  int n = set->n;
+  for (int j = 0; j < n; j++) {
+    int len = set->len[j];
+    if (len > 0) memcpy(u->in + (size_t)j * IN_SLOT, set->data + (size_t)j * IN_SLOT, (size_t)len);
+    u->in_len[j] = len;
+    u->out_len[j] = 0;
+    u->tag[j] = -1;
+    memset(u->addr + (size_t)j * ADDR_SLOT, 0, ADDR_SLOT);
+    memcpy(u->addr + (size_t)j * ADDR_SLOT, &set->addr[j], set->alen[j] < ADDR_SLOT ? set->alen[j] : ADDR_SLOT);
+  }
+  // Microtasks run at the end of the callback and may swap the snapshot (invalidate): answers of
+  // this batch are then not stored.
+  uint32_t gen = u->gen;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
     napi_value cb, recv, argv[1], result;
     napi_get_reference_value(env, u->cb, &cb);
     napi_get_global(env, &recv);
@@ -450,27 +466,66 @@ static void on_async(uv_async_t *handle) {
       napi_fatal_exception(env, err);
     }
     napi_close_handle_scope(env, scope);
-    if (u->closed) { // stop() ran inside the callback: the thread is joined, the set is ours to free
-      free(set);
-      return;
-    }
-    int m = 0;
+  }
+  if (u->closed) { // stop() ran inside the callback: the thread is joined, the set is ours to free
+    free(set);
+    return -1;
+  }
+  int m = 0;
+  pthread_mutex_lock(&u->lock);
+  for (int j = 0; j < n; j++) {
+    int32_t len = u->out_len[j];
+    if (len <= 0 || len > OUT_SLOT) continue;
+    uint8_t *r = u->out + (size_t)j * OUT_SLOT;
+    if (u->tag[j] >= 0 && u->gen == gen && (size_t)u->tag[j] < u->nstats)
+      cache_put(&u->cache, u->in + (size_t)j * IN_SLOT, u->in_len[j], r, len, u->tag[j]);
+    set_msg(&u->smsg[m], &u->siov[m], r, (size_t)len, &set->addr[j], set->alen[j]);
+    m++;
+  }
+  pthread_mutex_unlock(&u->lock);
+  send_all(u, u->smsg, m, C_SEND_ERR_JS);
+  pthread_mutex_lock(&u->lock);
+  u->free_sets[u->nfree++] = set;
+  pthread_cond_signal(&u->freed);
+  pthread_mutex_unlock(&u->lock);
+  return 0;
+}
+
+// Threaded mode: the receive thread queued sets of misses.
+static void on_async(uv_async_t *handle) {
+  udp_t *u = (udp_t *)handle->data;
+  while (!u->closed) {
     pthread_mutex_lock(&u->lock);
-    for (int j = 0; j < n; j++) {
-      int32_t len = u->out_len[j];
-      if (len <= 0 || len > OUT_SLOT) continue;
-      uint8_t *r = u->out + (size_t)j * OUT_SLOT;
-      if (u->tag[j] >= 0 && u->gen == gen && (size_t)u->tag[j] < u->nstats)
-        cache_put(&u->cache, u->in + (size_t)j * IN_SLOT, u->in_len[j], r, len, u->tag[j]);
-      set_msg(&u->smsg[m], &u->siov[m], r, (size_t)len, &set->addr[j], set->alen[j]);
-      m++;
+    rset_t *set = NULL;
+    if (u->qcount > 0) {
+      set = u->queued[u->qhead];
+      u->qhead = (u->qhead + 1) % NSETS;
+      u->qcount--;
     }
     pthread_mutex_unlock(&u->lock);
-    send_all(u, u->smsg, m, C_SEND_ERR_JS);
+    if (!set || js_set(u, set) < 0) return;
+  }
+}
+
+// Poll mode (no receive thread; used when nothing can be replayed, i.e. with rate limiting, where a
+// thread hop per batch would only add a wake-up): the event loop reads, replays and answers itself.
+static void on_poll(uv_poll_t *h, int status, int events) {
+  udp_t *u = (udp_t *)h->data;
+  for (int round = 0; round < MAX_ROUNDS && !u->closed && status >= 0; round++) {
     pthread_mutex_lock(&u->lock);
-    u->free_sets[u->nfree++] = set;
-    pthread_cond_signal(&u->freed);
+    rset_t *set = u->nfree > 0 ? u->free_sets[--u->nfree] : NULL;
     pthread_mutex_unlock(&u->lock);
+    if (!set) return;
+    rx_prepare(u, set);
+    int n = recvmmsg(u->fd, u->rmsg, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0 || rx_batch(u, set, n) == 0) {
+      pthread_mutex_lock(&u->lock);
+      u->free_sets[u->nfree++] = set;
+      pthread_mutex_unlock(&u->lock);
+      if (n < BATCH) return;
+      continue;
+    }
+    if (js_set(u, set) < 0 || n < BATCH) return;
   }
 }
 
@@ -491,10 +546,12 @@ static int typed_ptr(napi_env env, napi_value v, void **data, size_t *bytes) {
 
 static void finalize_handle(napi_env env, void *data, void *hint) {}
 
-// start(fd, in, inLen, out, outLen, addr, counters, tag, replayStats, cb) -> external handle
+// start(fd, in, inLen, out, outLen, addr, counters, tag, replayStats, cb, threaded = true)
+//   -> external handle. threaded: a receive thread replays and hands misses to the event loop;
+//   false: the event loop polls the socket and does everything (rate limiting: nothing to replay).
 static napi_value udp_start(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 11;
+  napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 10) {
     napi_throw_type_error(env, NULL, "portico_udp: start takes 10 arguments");
@@ -515,8 +572,14 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "portico_udp: shared buffers too small");
     return NULL;
   }
+  bool threaded = true;
+  if (argc >= 11) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[10], &t) == napi_ok && t == napi_boolean) napi_get_value_bool(env, argv[10], &threaded);
+  }
   udp_t *u = calloc(1, sizeof *u);
   if (!u) return throw_errno(env, "calloc");
+  u->threaded = threaded;
   u->fd = fd;
   u->env = env;
   u->gen = 1;
@@ -539,17 +602,20 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
     }
     u->free_sets[u->nfree++] = set;
   }
-  u->async = calloc(1, sizeof(uv_async_t) + 512);
-  if (!u->async) {
+  if (threaded) u->async = calloc(1, sizeof(uv_async_t) + 512);
+  else u->poll = calloc(1, sizeof(uv_poll_t) + 512);
+  if (!u->async && !u->poll) {
     free_udp(u);
     return throw_errno(env, "calloc");
   }
-  // The receive thread blocks in recvmmsg; the event loop sends with MSG_DONTWAIT. The timeout only
-  // bounds how long stop() can wait for the thread should shutdown() not wake it.
-  int fl = fcntl(fd, F_GETFL);
-  if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-  struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (threaded) {
+    // The receive thread blocks in recvmmsg; the event loop sends with MSG_DONTWAIT. The timeout
+    // only bounds how long stop() can wait for the thread should shutdown() not wake it.
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
   uv_loop_t *loop;
   napi_value name;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
@@ -559,18 +625,33 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "portico_udp: start: napi setup failed");
     return NULL;
   }
-  int rc = uv_async_init(loop, u->async, on_async);
+  int rc = threaded ? uv_async_init(loop, u->async, on_async) : uv_poll_init(loop, u->poll, fd);
   if (rc != 0) {
     free_udp(u);
     char msg[128];
-    snprintf(msg, sizeof msg, "portico_udp: uv_async_init: %s", uv_strerror(rc));
+    snprintf(msg, sizeof msg, "portico_udp: uv_%s_init: %s", threaded ? "async" : "poll", uv_strerror(rc));
     napi_throw_error(env, NULL, msg);
     return NULL;
   }
-  u->async->data = u;
+  if (threaded) u->async->data = u;
+  else u->poll->data = u;
   for (int i = 0; i < 7; i++) CHECK(napi_create_reference(env, argv[1 + i], 1, &u->bufs[i]));
   CHECK(napi_create_reference(env, argv[9], 1, &u->cb));
   CHECK(napi_add_async_cleanup_hook(env, on_env_teardown, u, &u->hook));
+  napi_value ext;
+  if (!threaded) {
+    rc = uv_poll_start(u->poll, UV_READABLE, on_poll);
+    if (rc != 0) {
+      u->closed = 1;
+      uv_close((uv_handle_t *)u->poll, on_close);
+      char msg[128];
+      snprintf(msg, sizeof msg, "portico_udp: uv_poll_start: %s", uv_strerror(rc));
+      napi_throw_error(env, NULL, msg);
+      return NULL;
+    }
+    CHECK(napi_create_external(env, u, finalize_handle, NULL, &ext));
+    return ext;
+  }
   // Signals stay with Node's threads.
   sigset_t all, old;
   sigfillset(&all);
@@ -585,7 +666,6 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   }
   u->thread_started = 1;
   pthread_setname_np(u->thread, "portico-udp-rx"); // for top -H, perf, /proc/PID/task
-  napi_value ext;
   CHECK(napi_create_external(env, u, finalize_handle, NULL, &ext));
   return ext;
 }
@@ -599,14 +679,13 @@ static napi_value udp_stop(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_external(env, argv[0], (void **)&u));
   if (u->closed) return NULL;
   u->closed = 1;
-  rx_stop(u);
+  close_handle(u);
   // Closed now, not when the handle's close callback runs: the port is free once stop() returns.
   close(u->fd);
   u->fd = -1;
   for (int i = 0; i < 7; i++) napi_delete_reference(env, u->bufs[i]);
   napi_delete_reference(env, u->cb);
   napi_async_destroy(env, u->actx);
-  uv_close((uv_handle_t *)u->async, on_close);
   return NULL;
 }
 

@@ -176,6 +176,8 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
         o.port,
         o.reusePort,
         rcvbuf,
+        // With rate limiting nothing is replayed: the event loop reads the socket itself.
+        !limiter,
         stats.queries.length,
         () => replayCell,
         serveNative,

@@ -18,6 +18,7 @@ interface Addon {
     tag: Int32Array,
     replayStats: Float64Array,
     onBatch: (n: number) => void,
+    threaded: boolean,
   ): object;
   stop(handle: object): void;
   invalidate(handle: object): void;
@@ -111,6 +112,12 @@ export function openNativeUdp(
   port: number,
   reusePort: boolean,
   rcvbuf: number,
+  /**
+   * true: the addon's receive thread reads, replays hits and hands misses to the event loop
+   * (ADR 049); false: the event loop polls the socket itself (when nothing can be replayed: a thread
+   * hop would only add a wake-up per batch).
+   */
+  threaded: boolean,
   nstats: number,
   replayCell: () => number,
   onQuery: (
@@ -145,17 +152,29 @@ export function openNativeUdp(
     }
     return v;
   };
-  const handle = a.start(fd, input, inLen, output, outLen, addr, counters, tag, replayStats, (n) => {
-    for (let i = 0; i < n; i++) {
-      const len = inLen[i]!;
-      if (len < 0) {
-        outLen[i] = 0;
-        continue;
+  const handle = a.start(
+    fd,
+    input,
+    inLen,
+    output,
+    outLen,
+    addr,
+    counters,
+    tag,
+    replayStats,
+    (n) => {
+      for (let i = 0; i < n; i++) {
+        const len = inLen[i]!;
+        if (len < 0) {
+          outLen[i] = 0;
+          continue;
+        }
+        outLen[i] = onQuery(view(i, len), addr, i * a.ADDR_SLOT, output, i * a.OUT_SLOT);
+        tag[i] = outLen[i]! > 0 ? replayCell() : -1;
       }
-      outLen[i] = onQuery(view(i, len), addr, i * a.ADDR_SLOT, output, i * a.OUT_SLOT);
-      tag[i] = outLen[i]! > 0 ? replayCell() : -1;
-    }
-  });
+    },
+    threaded,
+  );
   let closed = false;
   return {
     port: bound,

@@ -5,6 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nativeUdp, udpFallbackWarning } from '../../../dns/server/native-udp.ts';
@@ -320,9 +321,31 @@ describe.skipIf(skipNative)('native UDP path: replay from the receive thread', (
   });
 });
 
+/** Threads of this process named by the addon's receive thread. */
+function rxThreads(): number {
+  return readdirSync('/proc/self/task').filter((t) => {
+    try {
+      return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'portico-udp-rx';
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
 describe.skipIf(skipNative)('native UDP path: lifecycle and rate limiting', () => {
-  it('with response rate limiting on nothing is replayed (RRL decides per client)', async () => {
+  it('the default path serves from a receive thread, joined on close', async () => {
+    const before = rxThreads();
+    const srv = await startDnsServer({ udpIo: 'native', port: 0 });
+    expect(rxThreads()).toBe(before + 1);
+    await srv.close();
+    expect(rxThreads()).toBe(before);
+  });
+
+  it('with response rate limiting on nothing is replayed (RRL decides per client) and no receive thread runs', async () => {
+    const before = rxThreads();
     const srv = await startDnsServer({ udpIo: 'native', port: 0, rateLimit: { responsesPerSecond: 1000 } });
+    expect(srv.udpIo).toBe('native');
+    expect(rxThreads()).toBe(before);
     const c = await Client.open(srv.port);
     try {
       const z = zoneWith('192.0.2.10', 1);
