@@ -206,10 +206,22 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   return res;
 }
 
-static uint32_t fnv1a(const uint8_t *p, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-  return h;
+// Hash of the key bytes, eight at a time (multiply and fold): a lookup hashes ~50 bytes per query.
+static uint32_t key_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, n);
+  h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 29;
+  return (uint32_t)h;
 }
 
 static uint8_t *entry_key(cache_entry_t *e) { return (uint8_t *)(e + 1); }
@@ -233,7 +245,7 @@ static void cache_free(cache_t *c) {
 static cache_entry_t *cache_find(cache_t *c, const uint8_t *q, int len) {
   if (!c->arena || len < 12 || len - 2 > CACHE_KEY) return NULL;
   size_t klen = (size_t)len - 2;
-  uint32_t h = fnv1a(q + 2, klen);
+  uint32_t h = key_hash(q + 2, klen);
   for (uint32_t i = h & (CACHE_INDEX - 1);; i = (i + 1) & (CACHE_INDEX - 1)) {
     uint32_t off = c->slot[i];
     if (off == 0) return NULL;
@@ -259,7 +271,7 @@ static void cache_put(cache_t *c, const uint8_t *q, int qlen, const uint8_t *r, 
   size_t need = (sizeof(cache_entry_t) + klen + (size_t)rlen + 7) & ~(size_t)7;
   if (c->count + 1 > CACHE_INDEX / 2 || c->used + need > CACHE_ARENA) cache_clear(c);
   cache_entry_t *e = (cache_entry_t *)(c->arena + c->used);
-  e->hash = fnv1a(q + 2, klen);
+  e->hash = key_hash(q + 2, klen);
   e->klen = (uint16_t)klen;
   e->rlen = (uint16_t)rlen;
   e->stat = stat;
@@ -359,12 +371,15 @@ static void *rx_main(void *arg) {
   pthread_mutex_lock(&u->lock);
   rset_t *set = u->nfree > 0 ? u->free_sets[--u->nfree] : NULL;
   pthread_mutex_unlock(&u->lock);
+  if (set) rx_prepare(u, set);
   while (set) {
-    rx_prepare(u, set);
     int n = recvmmsg(u->fd, u->rmsg, BATCH, MSG_WAITFORONE, NULL);
     if (__atomic_load_n(&u->stopping, __ATOMIC_ACQUIRE)) break;
     if (n <= 0) continue; // EINTR, EAGAIN (receive timeout), a transient error: read again
-    if (rx_batch(u, set, n) == 0) continue; // every datagram replayed: JS is not woken
+    if (rx_batch(u, set, n) == 0) { // every datagram replayed: JS is not woken, the set is reused
+      for (int i = 0; i < n; i++) u->rmsg[i].msg_hdr.msg_namelen = sizeof set->addr[i];
+      continue;
+    }
     pthread_mutex_lock(&u->lock);
     u->queued[(u->qhead + u->qcount) % NSETS] = set;
     u->qcount++;
@@ -374,6 +389,7 @@ static void *rx_main(void *arg) {
     if (!u->stopping) set = u->free_sets[--u->nfree];
     pthread_mutex_unlock(&u->lock);
     uv_async_send(u->async);
+    if (set) rx_prepare(u, set);
   }
   if (set) { // stopping: give the set back so it is freed with the others
     pthread_mutex_lock(&u->lock);
