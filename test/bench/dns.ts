@@ -24,7 +24,8 @@
 // (portico_replayed_pct). ratio_knot is also given per run
 // (min/max) so run-to-run spread is visible.
 // Saturated run (unless --no-saturate): each server in turn, offered load stepped up from 5,000/s (3 s steps)
-// until more than 0.1% of queries are lost; *_max_qps is the highest answered rate with < 0.1% loss.
+// until more than 0.1% of queries are lost (twice in a row); *_max_qps is the highest answered rate
+// with < 0.1% loss.
 // dnsperf itself has a ceiling on one core: max_qps_client_bound says when the last step that
 // passed was limited by the client (answered < 95% of offered without loss), i.e. the server's
 // real maximum is higher than reported.
@@ -375,9 +376,12 @@ async function saturate(
   // From 5,000/s (a loaded CI machine loses 0.1% at 20,000/s with every server) up by 1.3× to ~90,000/s.
   for (let offered = 5_000; steps < 12; offered = Math.round(offered * 1.3)) {
     steps++;
-    const r = await runDnsperf(s, queries, 3, false, offered);
-    const sent = r.completed + r.lost;
-    if (sent === 0 || r.lost / sent >= 0.001) break;
+    // A step that loses is tried once more before the search stops (for every server alike): on a
+    // shared machine one scheduling hiccup drops a whole socket buffer's worth of queries.
+    let r = await runDnsperf(s, queries, 3, false, offered);
+    const lossy = (x: RunResult) => x.completed + x.lost === 0 || x.lost / (x.completed + x.lost) >= 0.001;
+    if (lossy(r)) r = await runDnsperf(s, queries, 3, false, offered);
+    if (lossy(r)) break;
     best = Math.max(best, Math.round(r.qps));
     clientBound = r.qps < 0.95 * offered;
     if (clientBound) break; // the client cannot offer more: the server's ceiling is higher
@@ -491,7 +495,7 @@ const bench: Bench = async (argv) => {
         const old = servers[0]!;
         await stopServer(old);
         servers[0] = await startPortico(['--udp-rcvbuf', '0']);
-        await runDnsperf(servers[0], queries, 1, false, args.qps);
+        await runDnsperf(servers[0], queries, 2, false, args.qps);
         for (const s of servers) saturated.set(s.name, await saturate(s, queries));
       }
     } finally {
