@@ -13,8 +13,9 @@
 // (servers_threads_repinned says how many had to move) and checked again after the runs.
 // Socket receive buffers: the fixed-load runs use each server's own default (Portico asks for 4 MiB,
 // capped by net.core.rmem_max; Knot and CoreDNS have no setting and get net.core.rmem_default).
-// For the saturated runs Portico is restarted with --udp-rcvbuf 0, so all three queue the same
-// amount in the kernel before they drop (udp_rcvbuf says so).
+// The saturated runs use a second Portico with --udp-rcvbuf 0 (started and warmed up with the
+// others, idle until then), so all three queue the same amount in the kernel before they drop
+// (udp_rcvbuf says so).
 // Cost = the server's CPU time (utime+stime of the whole process, all threads, from /proc/PID/stat)
 // over the run divided by the queries it answered. Reported values are medians over runs.
 // p99 latency comes from dnsperf -v (one line per query). The offered load is fixed (--qps, default
@@ -431,11 +432,17 @@ const bench: Bench = async (argv) => {
   const dir = mkdtempSync(join(tmpdir(), 'portico-bench-dns-'));
   try {
     const { yaml, zonefile, queries } = writeInputs(dir);
-    const ports = { portico: await freePort(), knot: await freePort(), coredns: await freePort() };
+    const ports = {
+      portico: await freePort(),
+      porticoSat: await freePort(),
+      knot: await freePort(),
+      coredns: await freePort(),
+    };
     const metricsPort = await freePort();
+    const metricsPortSat = await freePort();
     if (args.udpIo !== 'node') ensureNativeUdp();
     const servers: Server[] = [];
-    const startPortico = (porticoExtra: string[]) =>
+    const startPortico = (port: number, metrics: number, porticoExtra: string[]) =>
       startServer(
         'portico',
         [
@@ -444,20 +451,25 @@ const bench: Bench = async (argv) => {
           '--config',
           yaml,
           '--port',
-          String(ports.portico),
+          String(port),
           '--workers',
           '1',
           ...(args.udpIo === 'auto' ? [] : ['--udp-io', args.udpIo]),
           ...porticoExtra,
           '--metrics-address',
-          `127.0.0.1:${metricsPort}`,
+          `127.0.0.1:${metrics}`,
           '--log-level',
           'warn',
         ],
-        ports.portico,
+        port,
         dir,
       );
-    servers.push(await startPortico([]));
+    servers.push(await startPortico(ports.portico, metricsPort, []));
+    // For the saturated runs (same kernel receive buffer as Knot and CoreDNS, see the header): a
+    // second Portico with --udp-rcvbuf 0, started and warmed with the others, idle until then.
+    const porticoSat = args.saturate
+      ? await startPortico(ports.porticoSat, metricsPortSat, ['--udp-rcvbuf', '0'])
+      : undefined;
     if (!args.skipPeers) {
       servers.push(
         await startServer('knot', ['knotd', '-c', knotConfig(dir, ports.knot, zonefile)], ports.knot, dir),
@@ -473,7 +485,9 @@ const bench: Bench = async (argv) => {
     let environment: BenchRow = {};
     let servedBy = '';
     try {
-      for (const s of servers) await runDnsperf(s, queries, 1, false, args.qps); // warm-up (JIT, caches)
+      // Warm-up (JIT, caches).
+      for (const s of porticoSat ? [...servers, porticoSat] : servers)
+        await runDnsperf(s, queries, 2, false, args.qps);
       const m0 = await scrapePortico(metricsPort);
       for (let r = 0; r < args.runs; r++) {
         for (const s of servers) {
@@ -487,19 +501,12 @@ const bench: Bench = async (argv) => {
       const m = { queries: m1.queries - m0.queries, replayed: m1.replayed - m0.replayed };
       replayedPct = m.queries > 0 ? (100 * m.replayed) / m.queries : null;
       servedBy = m1.replayed > 0 ? 'native+replay' : args.udpIo;
-      for (const s of servers)
+      for (const s of porticoSat ? [...servers, porticoSat] : servers)
         if (threadCpus(s.proc.pid!).some((c) => c !== SERVER_CPU)) allOnServerCpu = false;
-      if (args.saturate) {
-        // Same kernel receive buffer for every server (see the header): Portico restarted with
-        // --udp-rcvbuf 0 and warmed up again (its replay cache starts empty).
-        const old = servers[0]!;
-        await stopServer(old);
-        servers[0] = await startPortico(['--udp-rcvbuf', '0']);
-        await runDnsperf(servers[0], queries, 2, false, args.qps);
-        for (const s of servers) saturated.set(s.name, await saturate(s, queries));
-      }
+      if (porticoSat)
+        for (const s of [porticoSat, ...servers.slice(1)]) saturated.set(s.name, await saturate(s, queries));
     } finally {
-      for (const s of servers) await stopServer(s);
+      for (const s of porticoSat ? [...servers, porticoSat] : servers) await stopServer(s);
     }
     const med = (name: string, k: keyof RunResult) => {
       const xs = (results.get(name) ?? []).map((x) => x[k]).filter((x): x is number => typeof x === 'number');
