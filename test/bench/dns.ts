@@ -42,6 +42,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -393,9 +394,11 @@ async function saturate(
   return { maxQps: best, clientBound, steps };
 }
 
-/** Build dns/native (the batched UDP addon) if it is not built yet. */
+/** Build dns/native (the batched UDP addon) if it is not built yet or older than its source. */
 function ensureNativeUdp(): void {
-  if (existsSync(join(repo, 'dns', 'native', 'build', 'Release', 'portico_udp.node'))) return;
+  const built = join(repo, 'dns', 'native', 'build', 'Release', 'portico_udp.node');
+  const src = join(repo, 'dns', 'native', 'udp.c');
+  if (existsSync(built) && statSync(built).mtimeMs >= statSync(src).mtimeMs) return;
   execFileSync(process.execPath, [join(repo, 'dns', 'native', 'build.ts')], { stdio: 'inherit' });
 }
 
