@@ -1,7 +1,15 @@
 // The pure parts of speaker-topology.ts: what the speakers are started with (the --bgp wiring the
 // e2e and the bench rely on), the Service bodies, and the RSS figure the bench reports.
 import { describe, expect, it } from 'vitest';
-import { API_IP, apiSource, parseVmRssMb, SPEAKER_NS, serviceBody, speakerArgv } from './speaker-topology.ts';
+import {
+  API_IP,
+  apiSource,
+  countLinesStarting,
+  parseVmRssMb,
+  SPEAKER_NS,
+  serviceBody,
+  speakerArgv,
+} from './speaker-topology.ts';
 
 describe('speakerArgv', () => {
   it('runs speaker/main.ts in BGP mode as the node, with its heartbeat address, metrics off', () => {
@@ -59,5 +67,20 @@ describe('parseVmRssMb', () => {
     ['Name:\tzombie\n', 0],
   ])('%j → %d MB', (text, mb) => {
     expect(parseVmRssMb(text)).toBe(mb);
+  });
+});
+
+describe('countLinesStarting', () => {
+  it('counts the route lines of a range in `ip route show` output, nothing else', () => {
+    const text = [
+      '2001:db8:100::1 via 2001:db8:1::11 dev eth0 proto bgp metric 20 pref medium',
+      '2001:db8:100::2 via 2001:db8:1::11 dev eth0 proto bgp metric 20 pref medium',
+      '2001:db8:1::/64 dev eth0 proto kernel metric 256 pref medium',
+      ' 2001:db8:100::3 (indented: a nexthop line, not a route)',
+      '2001:db8:100::4 via 2001:db8:1::11 dev eth0 proto bgp metric 20 pref medium',
+    ].join('\n');
+    expect(countLinesStarting(text, '2001:db8:100:')).toBe(3);
+    expect(countLinesStarting(`${text}\n`, '2001:db8:100:')).toBe(3);
+    expect(countLinesStarting('', '2001:db8:100:')).toBe(0);
   });
 });

@@ -13,10 +13,11 @@
 // InternalIPs (v4 and v6): the router ID and the IPv6 next hop come from there. All addresses are
 // documentation ranges; the root namespace only gets the one veth and its /32 routes (removed with
 // it by destroy(), or by Segment.reapStale() after a killed run).
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type RunningController, startController } from '../../../controllers/index.ts';
 import { KubeClient } from '../../../lib/kube/index.ts';
 import {
@@ -29,7 +30,10 @@ import {
 } from '../../../speaker/rbac.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../envtest/index.ts';
 import { JsonLines, Segment } from '../../speaker/support/netns.ts';
+import { kernelNextHops } from './routers.ts';
 import { BgpTopology, ROUTER_V4, ROUTER_V6, TCP_PORT } from './topology.ts';
+
+const execFileAsync = promisify(execFile);
 
 export const SPEAKER_MAIN = join(REPO_ROOT, 'speaker', 'main.ts');
 export const SPEAKER_NS = 'portico-system';
@@ -50,6 +54,8 @@ export interface SpeakerTopologyOptions {
   speakerArgs?: string[];
   /** Run the IPAM controller in-process (default true). */
   controller?: boolean;
+  /** The speaker entry point: speaker/main.ts (default) or the compiled dist/speaker/main.js. */
+  speakerEntry?: string;
   log?: (msg: string) => void;
 }
 
@@ -282,7 +288,7 @@ export class BgpSpeakerTopology {
     const proc = this.bgp.seg.spawnRaw(
       node.ns,
       speakerArgv({
-        entry: SPEAKER_MAIN,
+        entry: this.opts.speakerEntry ?? SPEAKER_MAIN,
         kubeconfig: this.speakerKubeconfig,
         node: node.name,
         ip: node.ip,
@@ -549,4 +555,110 @@ function reapSpeakers(root: string): void {
       }
     }
   }
+}
+
+/**
+ * Like routers.ts waitKernelNextHops, for any condition on the next hops (e.g. "at least one",
+ * when a route may go from 0 to 3 next hops in one kernel update): resolves with the time of the
+ * `ip monitor route` event after which `pred` first held. Rejects after timeoutMs.
+ */
+export async function waitKernelRoute(
+  ns: string,
+  prefix: string,
+  pred: (nextHops: string[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<{ t: number; nextHops: string[] }> {
+  const [r] = await waitKernelRouteSteps(ns, prefix, [pred], timeoutMs);
+  return r!;
+}
+
+/**
+ * Several conditions watched by ONE `ip monitor route`: for each, the time of the event after
+ * which it first held (so "all next hops" is never earlier than "a first next hop"). Resolves
+ * when every condition has held; rejects after timeoutMs.
+ */
+export async function waitKernelRouteSteps(
+  ns: string,
+  prefix: string,
+  preds: Array<(nextHops: string[]) => boolean>,
+  timeoutMs = 10_000,
+): Promise<Array<{ t: number; nextHops: string[] }>> {
+  const mon = spawn('ip', ['-n', ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const hits: Array<{ t: number; nextHops: string[] } | undefined> = preds.map(() => undefined);
+  let done = false;
+  let poll: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise((resolve, reject) => {
+      let busy = false;
+      let again: number | undefined;
+      const check = async (t: number): Promise<void> => {
+        if (done) return;
+        if (busy) {
+          again ??= t;
+          return;
+        }
+        busy = true;
+        try {
+          const hops = await kernelNextHops(ns, prefix);
+          preds.forEach((p, i) => {
+            if (!hits[i] && p(hops)) hits[i] = { t, nextHops: hops };
+          });
+          if (!done && hits.every((h) => h !== undefined)) {
+            done = true;
+            resolve(hits as Array<{ t: number; nextHops: string[] }>);
+          }
+        } catch {
+          // transient: the next event or the fallback poll retries
+        } finally {
+          busy = false;
+          if (again !== undefined && !done) {
+            const t2 = again;
+            again = undefined;
+            void check(t2);
+          }
+        }
+      };
+      mon.stdout!.on('data', () => void check(Date.now()));
+      mon.once('spawn', () => void check(Date.now()));
+      // A slow fallback in case an event came before the monitor was listening.
+      poll = setInterval(() => void check(Date.now()), 200);
+      timer = setTimeout(async () => {
+        if (done) return;
+        done = true;
+        const last = await kernelNextHops(ns, prefix).catch(() => []);
+        reject(
+          new Error(`${prefix} in ${ns}: condition not met in ${timeoutMs} ms (now ${JSON.stringify(last)})`),
+        );
+      }, timeoutMs);
+    });
+  } finally {
+    done = true;
+    clearInterval(poll);
+    clearTimeout(timer);
+    mon.kill('SIGKILL');
+  }
+}
+
+/** How many kernel routes of protocol bgp in `ns` start with `start` (e.g. '2001:db8:100::'). */
+export async function countBgpRoutes(ns: string, start: string): Promise<number> {
+  const v6 = start.includes(':');
+  const r = await execFileAsync('ip', ['-n', ns, v6 ? '-6' : '-4', 'route', 'show', 'proto', 'bgp'], {
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 10_000,
+  });
+  return countLinesStarting(r.stdout, start);
+}
+
+/** Lines of `text` that start with `start` (pure; the route counter's parser). */
+export function countLinesStarting(text: string, start: string): number {
+  let n = 0;
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith(start, i)) n++;
+    const nl = text.indexOf('\n', i);
+    if (nl < 0) break;
+    i = nl + 1;
+  }
+  return n;
 }
