@@ -21,7 +21,8 @@
 //   withdraw_kill_3s_ms  the same with holdTime 3s in the BGPPeer
 //   prefixes_10k_*       one speaker (n1), one peer: 200 Services x 50 IPv6 ingress IPs (the IPv4
 //                        documentation ranges hold 768 addresses), written before the BGPPeer is
-//                        created; converge_s = the session Established (from FRR's own uptime
+//                        created once the speaker is idle (settle_s: how long that took);
+//                        converge_s = the session Established (from FRR's own uptime
 //                        counter) → 10,000 routes in FRR's kernel table; from_peer_s = BGPPeer
 //                        created → the same; withdraw_s = SIGTERM → 0 routes; rss_mb = VmRSS of
 //                        that speaker with the 10,000 prefixes
@@ -46,6 +47,7 @@ import {
   rssMbOf,
   waitKernelRoute,
   waitKernelRouteSteps,
+  waitQuiet,
 } from '../e2e/bgp/speaker-topology.ts';
 import { ROUTER_V4 } from '../e2e/bgp/topology.ts';
 import { REPO_ROOT } from '../envtest/index.ts';
@@ -336,7 +338,9 @@ const bench: Bench = async (args) => {
       );
     }
     b.log(`${services} Services with ${prefixes} VIPs written in ${Date.now() - tLoad} ms`);
-    await sleep(3000); // the speaker's caches have them all: the session starts with the full set
+    // The session should start with the full set: wait until the speaker has digested the writes
+    // (its own CPU idle for 0.5 s), however long that takes on a loaded machine.
+    row.prefixes_settle_s = round1((await waitQuiet(topo.procs[0]!.pid!, 120_000)) / 1000);
     const n1 = topo.nodes[0]!;
     const est = b.watchEstablished(n1.ip, 60_000);
     const tPeer = Date.now();

@@ -5,6 +5,7 @@ import {
   API_IP,
   apiSource,
   countLinesStarting,
+  parseCpuTicks,
   parseVmRssMb,
   SPEAKER_NS,
   serviceBody,
@@ -82,5 +83,12 @@ describe('countLinesStarting', () => {
     expect(countLinesStarting(text, '2001:db8:100:')).toBe(3);
     expect(countLinesStarting(`${text}\n`, '2001:db8:100:')).toBe(3);
     expect(countLinesStarting('', '2001:db8:100:')).toBe(0);
+  });
+});
+
+describe('parseCpuTicks', () => {
+  it('utime + stime, past a command name with spaces and parentheses', () => {
+    const stat = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 9000 0 0 0 731 269 0 0 20 0 11 0 123 0 0';
+    expect(parseCpuTicks(stat)).toBe(1000);
   });
 });

@@ -662,3 +662,34 @@ export function countLinesStarting(text: string, start: string): number {
   }
   return n;
 }
+
+/** utime + stime (clock ticks) from /proc/<pid>/stat text; the command name may hold spaces. */
+export function parseCpuTicks(stat: string): number {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): utime and stime are fields 14 and 15.
+  return Number(rest[11] ?? 0) + Number(rest[12] ?? 0);
+}
+
+/**
+ * Waits until process `pid` has been (nearly) idle for a whole window: CPU use over `windowMs`
+ * at most `maxShare` of one core. For "the speaker has digested what we wrote" without relying on
+ * any of its outputs. Resolves with the ms waited; rejects after timeoutMs.
+ */
+export async function waitQuiet(
+  pid: number,
+  timeoutMs = 60_000,
+  windowMs = 500,
+  maxShare = 0.05,
+): Promise<number> {
+  const t0 = Date.now();
+  const ticks = () => parseCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  let prev = ticks();
+  while (Date.now() - t0 < timeoutMs) {
+    await sleep(windowMs);
+    const now = ticks();
+    // Linux USER_HZ is 100: one tick = 10 ms.
+    if (((now - prev) * 10) / windowMs <= maxShare) return Date.now() - t0;
+    prev = now;
+  }
+  throw new Error(`process ${pid} still busy after ${timeoutMs} ms`);
+}
