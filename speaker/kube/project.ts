@@ -6,9 +6,32 @@
 import { ANNOTATIONS } from '../../lib/api/annotations.ts';
 import { type ClassConfig, servedByPortico } from '../../lib/api/service-class.ts';
 import type { IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
-import { containsIP, formatIP, type IPInterval, parseAddressEntry, parseIP } from '../../lib/net/index.ts';
+import {
+  containsIP,
+  formatIP,
+  type IPInterval,
+  parseAddressEntry,
+  parseIP as parseIPUncached,
+} from '../../lib/net/index.ts';
 import type { ElectionL2Advertisement, ElectionService } from '../election/elect.ts';
 import type { SpeakerFacts } from '../engine.ts';
+
+/**
+ * parseIP, memoised (bounded): projectFacts parses every VIP of every Service on every cache
+ * change, which with thousands of VIPs was most of a recompute (test/bench/bgp.ts, 10,000 VIPs).
+ * The results are only read.
+ */
+const PARSE_CACHE_MAX = 1 << 16;
+const parseCache = new Map<string, ReturnType<typeof parseIPUncached>>();
+function parseIP(text: string): ReturnType<typeof parseIPUncached> {
+  let r = parseCache.get(text);
+  if (r === undefined) {
+    if (parseCache.size >= PARSE_CACHE_MAX) parseCache.clear();
+    r = parseIPUncached(text);
+    parseCache.set(text, r);
+  }
+  return r;
+}
 
 /** The fields of a core/v1 Service the speaker reads (raw JSON). */
 export interface ServiceLike {

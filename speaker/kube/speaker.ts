@@ -478,8 +478,22 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     const next = nextExpiry(leases.list(), Date.now(), o.peerLeaseDurationMs);
     if (next !== undefined) expiryTimer = setTimeout(refreshPeers, Math.max(100, next - Date.now() + 10));
   };
+  // BGPPeers, BGPAdvertisements and Secrets feed BGP only: re-plan BGP on their changes without
+  // recomputing the facts and the L2 election, which cost O(VIPs) (hundreds of ms with 10,000
+  // VIPs, blocking the very session a new BGPPeer opens; test/bench/bgp.ts).
+  let bgpPending = false;
+  const refreshBgpSoon = (): void => {
+    if (bgpPending || stopping) return;
+    bgpPending = true;
+    setTimeout(() => {
+      bgpPending = false;
+      refreshBgp();
+    }, 10).unref();
+  };
   const onAny = { add: refreshFacts, update: refreshFacts, delete: refreshFacts };
-  for (const i of [services, pools, ads, nodes, slices, ...bgpInformers]) i.addHandlers(onAny as never);
+  for (const i of [services, pools, ads, nodes, slices]) i.addHandlers(onAny as never);
+  const onBgp = { add: refreshBgpSoon, update: refreshBgpSoon, delete: refreshBgpSoon };
+  for (const i of bgpInformers) i.addHandlers(onBgp as never);
   leases.addHandlers({ add: refreshPeers, update: refreshPeers, delete: refreshPeers });
 
   try {
