@@ -219,6 +219,16 @@ const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) =>
       : 0;
 
 /** The BGP plan of one node. Pure and deterministic; never throws on any object content. */
+/** A BGPAdvertisement covers a pool named in ipAddressPools or matching a selector; neither given = every pool. */
+export function advertisementCoversPool(adv: BGPAdvertisement, pool: IPAddressPool): boolean {
+  const s = adv.spec ?? {};
+  if (!s.ipAddressPools?.length && !s.ipAddressPoolSelectors?.length) return true;
+  return (
+    (s.ipAddressPools ?? []).includes(pool.metadata.name ?? '') ||
+    (s.ipAddressPoolSelectors ?? []).some((sel) => matchesSelector(sel, pool.metadata.labels ?? {}))
+  );
+}
+
 export function plan(input: PlanInput): Plan {
   const problems: Problem[] = [];
   const conflictProblems: Problem[] = [];
@@ -290,14 +300,9 @@ export function plan(input: PlanInput): Plan {
     }
     const v4Len = s.aggregationLength ?? DEFAULTS.bgp.aggregationLength;
     const v6Len = s.aggregationLengthV6 ?? DEFAULTS.bgp.aggregationLengthV6;
-    const selectAll = !s.ipAddressPools?.length && !s.ipAddressPoolSelectors?.length;
     for (const pool of [...input.pools].sort(byName)) {
       const poolName = pool.metadata.name ?? '';
-      const covered =
-        selectAll ||
-        (s.ipAddressPools ?? []).includes(poolName) ||
-        (s.ipAddressPoolSelectors ?? []).some((sel) => matchesSelector(sel, pool.metadata.labels ?? {}));
-      if (!covered) continue;
+      if (!advertisementCoversPool(adv, pool)) continue;
       const agg = checkAggregation(adv, pool);
       if (agg.length) {
         for (const message of agg) problems.push({ object, message });

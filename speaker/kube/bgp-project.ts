@@ -3,9 +3,10 @@
 // and the BGPSessionState object a session's status becomes. No I/O; speaker/kube/bgp.ts calls it.
 import { createHash } from 'node:crypto';
 import { type SecretLike, secretPassword } from '../../lib/api/bgp.ts';
-import type { BGPPeer, BGPSessionStateStatus } from '../../lib/api/types.ts';
+import type { BGPAdvertisement, BGPPeer, BGPSessionStateStatus, IPAddressPool } from '../../lib/api/types.ts';
 import type { PeerStatus } from '../bgp/peer.ts';
-import type { PeerPlan, PlanService } from '../bgp/plan.ts';
+import { advertisementCoversPool, type PeerPlan, type PlanService } from '../bgp/plan.ts';
+import type { VipDecision } from '../election/elect.ts';
 import { EXCLUDE_LABEL } from '../election/elect.ts';
 import type { SpeakerFacts } from '../engine.ts';
 
@@ -105,5 +106,49 @@ export function sessionStateStatus(
   if (s.lastError) out.lastError = s.lastError;
   if (s.state === 'Established' && s.establishedSince !== undefined)
     out.establishedSince = metaTime(s.establishedSince);
+  return out;
+}
+
+/** Pools some BGPAdvertisement covers (on some node): their VIPs are carried by BGP. */
+export function bgpPools(
+  advertisements: readonly BGPAdvertisement[],
+  pools: readonly IPAddressPool[],
+): Set<string> {
+  const out = new Set<string>();
+  for (const pool of pools) {
+    const name = pool.metadata?.name;
+    if (
+      name &&
+      advertisements.some((a) => !a.metadata?.deletionTimestamp && advertisementCoversPool(a, pool))
+    )
+      out.add(name);
+  }
+  return out;
+}
+
+/**
+ * The VIPs the L2 `portico.dev/Announced` condition speaks about: a VIP of a pool carried by BGP
+ * that no L2Advertisement selects is BGP's alone — "not announced: no L2Advertisement" would be a
+ * false alarm (and a Warning Event per Service). Its state is in the BGPSessionStates. A Service
+ * left with no L2 VIP gets no Announced condition (a stale one is removed).
+ */
+export function l2StatusVips(
+  serviceVips: ReadonlyMap<string, readonly string[]>,
+  decisions: ReadonlyMap<string, VipDecision>,
+  poolOfVip: ReadonlyMap<string, string | undefined>,
+  carriedByBgp: ReadonlySet<string>,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [key, vips] of serviceVips) {
+    out.set(
+      key,
+      vips.filter((ip) => {
+        const d = decisions.get(ip);
+        const pool = poolOfVip.get(ip);
+        const bgpOnly = d?.owner === undefined && d?.reason === 'no-l2advertisement' && pool !== undefined;
+        return !(bgpOnly && carriedByBgp.has(pool));
+      }),
+    );
+  }
   return out;
 }

@@ -34,6 +34,7 @@ import { type EngineChange, SpeakerEngine, type SpeakerFacts } from '../engine.t
 import { type Link, linksFromSummary } from '../layer2/interfaces.ts';
 import type { PeerAddress } from '../membership/peers.ts';
 import { BGP_RESOURCES, BgpShell } from './bgp.ts';
+import { bgpPools, l2StatusVips } from './bgp-project.ts';
 import { SpeakerMetrics } from './metrics.ts';
 import { leaseBody, leaseName, nextExpiry, peersFromLeases, SPEAKER_LEASE_LABEL } from './peers.ts';
 import {
@@ -282,6 +283,8 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
   });
   let facts: SpeakerFacts = { nodes: [], pools: [], l2Advertisements: [], vips: [] };
   let serviceVips = new Map<string, string[]>();
+  /** serviceVips less the VIPs BGP alone carries: what the L2 Announced condition covers. */
+  let statusVips: ReadonlyMap<string, readonly string[]> = serviceVips;
   let decisions = new Map<string, VipDecision>();
   let announcedNow = new Map<string, string[]>();
   let metrics: SpeakerMetrics | undefined;
@@ -351,7 +354,7 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
     logger: klog,
     reconcile: async (key, signal) => {
       const svc = services.get(key);
-      const vips = serviceVips.get(key);
+      const vips = statusVips.get(key);
       if (!svc || stopping) return;
       if (!vips || vips.length === 0) {
         // No longer ours, or its VIPs were released: drop the condition (an apply that owns
@@ -399,14 +402,22 @@ export async function startSpeaker(o: StartSpeakerOptions): Promise<RunningSpeak
       statusPending = false;
       if (stopping) return;
       decisions = currentDecisions(eng, facts, self);
+      statusVips = bgp
+        ? l2StatusVips(
+            serviceVips,
+            decisions,
+            new Map(facts.vips.map((v) => [v.ip, v.pool])),
+            bgpPools(bgpAds!.list(), pools.list()),
+          )
+        : serviceVips;
       const alive = eng.membership.view().alive;
-      for (const [key, vips] of serviceVips) {
+      for (const [key, vips] of statusVips) {
         const want = announcedCondition(vips, decisions);
         if (!want || writerOf(vips, decisions, alive) !== self) continue;
         if (!conditionMatches(services.get(key)?.status?.conditions, want)) statusCtl.enqueue(key);
       }
       if ([...alive].sort()[0] === self) {
-        for (const key of staleAnnounced(services.list(), serviceVips)) statusCtl.enqueue(key);
+        for (const key of staleAnnounced(services.list(), statusVips)) statusCtl.enqueue(key);
       }
     }, 20).unref();
   }

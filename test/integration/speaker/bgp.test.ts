@@ -254,6 +254,18 @@ describe('speaker: BGP mode end to end against a loopback router', () => {
       | undefined;
     expect(communities?.values.sort()).toEqual([64512 * 65536 + 100, 0xffffff01].sort());
     await until(async () => (await state(`r-${id}`))?.status?.prefixesSent === 1, 10_000, 'prefixesSent 1');
+    // The pool has no L2Advertisement: BGP alone carries the VIP, which is no reason for an
+    // "Announced: False / NoL2Advertisement" condition or a NotAnnounced Warning.
+    await sleep(500);
+    const svc = await admin.request<{ status?: { conditions?: Array<{ type: string }> } }>({
+      path: `/api/v1/namespaces/${ns}/services/web`,
+    });
+    expect((svc.status?.conditions ?? []).map((c) => c.type)).not.toContain('portico.dev/Announced');
+    const evs = await admin.request<{ items: Array<{ reason?: string }> }>({
+      path: `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+      query: { fieldSelector: 'regarding.name=web' },
+    });
+    expect(evs.items.map((e) => e.reason)).not.toContain('NotAnnounced');
     await admin.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}/services/web` });
     await until(() => !rib().has(`${VIP}/32`), 10_000, 'withdrawal');
   });

@@ -3,6 +3,8 @@ import type { BGPPeer } from '../../../lib/api/types.ts';
 import type { PeerPlan } from '../../../speaker/bgp/plan.ts';
 import type { SpeakerFacts } from '../../../speaker/engine.ts';
 import {
+  bgpPools,
+  l2StatusVips,
   peerPasswords,
   planServices,
   sessionKey,
@@ -180,5 +182,56 @@ describe('sessionStateStatus', () => {
     );
     expect(down).toMatchObject({ state: 'Active', prefixesSent: 0, lastError: 'connection refused' });
     expect(down).not.toHaveProperty('establishedSince');
+  });
+});
+
+describe('bgpPools / l2StatusVips', () => {
+  const pool = (name: string, labels: Record<string, string> = {}) => ({
+    apiVersion: 'portico.dev/v1alpha1' as const,
+    kind: 'IPAddressPool' as const,
+    metadata: { name, labels },
+    spec: { addresses: [] },
+  });
+  const adv = (name: string, spec: Record<string, unknown>) =>
+    ({ apiVersion: 'portico.dev/v1alpha1', kind: 'BGPAdvertisement', metadata: { name }, spec }) as never;
+
+  it('pools covered by name, selector or an advertisement without either', () => {
+    const pools = [pool('a'), pool('b', { tier: 'bgp' }), pool('c')];
+    expect([...bgpPools([adv('x', { ipAddressPools: ['a'] })], pools)]).toEqual(['a']);
+    expect([
+      ...bgpPools([adv('x', { ipAddressPoolSelectors: [{ matchLabels: { tier: 'bgp' } }] })], pools),
+    ]).toEqual(['b']);
+    expect([...bgpPools([adv('x', {})], pools)].sort()).toEqual(['a', 'b', 'c']);
+    expect([...bgpPools([], pools)]).toEqual([]);
+  });
+
+  it('drops only VIPs that BGP alone carries (no L2Advertisement); other L2 problems stay', () => {
+    const decisions = new Map([
+      ['192.0.2.1', { ip: '192.0.2.1', owner: undefined, reason: 'no-l2advertisement' }],
+      ['192.0.2.2', { ip: '192.0.2.2', owner: 'n1', interfaces: ['eth0'] }],
+      ['192.0.2.3', { ip: '192.0.2.3', owner: undefined, reason: 'no-eligible-node' }],
+      ['192.0.2.4', { ip: '192.0.2.4', owner: undefined, reason: 'no-l2advertisement' }],
+    ]) as never;
+    const poolOf = new Map([
+      ['192.0.2.1', 'bgp'],
+      ['192.0.2.2', 'bgp'],
+      ['192.0.2.3', 'bgp'],
+      ['192.0.2.4', 'l2only'],
+    ]);
+    const out = l2StatusVips(
+      new Map([
+        ['ns/bgp-only', ['192.0.2.1']],
+        ['ns/mixed', ['192.0.2.1', '192.0.2.2', '192.0.2.3']],
+        ['ns/not-carried', ['192.0.2.4']],
+      ]),
+      decisions,
+      poolOf,
+      new Set(['bgp']),
+    );
+    expect(Object.fromEntries(out)).toEqual({
+      'ns/bgp-only': [],
+      'ns/mixed': ['192.0.2.2', '192.0.2.3'],
+      'ns/not-carried': ['192.0.2.4'],
+    });
   });
 });
