@@ -215,7 +215,7 @@ export async function fetchWhyInput(
   const notes: string[] = [];
   const service = await client.getOrUndefined<ServiceObject>(Resources.services, namespace, name);
   if (!service) throw new CliError(`Service ${namespace}/${name} not found`);
-  const [pools, l2, leases, events, slices] = await Promise.all([
+  const [pools, l2, leases, events, slices, nodes, bgp] = await Promise.all([
     client.list<IPAddressPool>(POOLS),
     optional('L2Advertisements', notes, client.list<L2Advertisement>(L2ADS)),
     speakerAndControllerLeases(client, notes),
@@ -235,6 +235,9 @@ export async function fetchWhyInput(
         labelSelector: `kubernetes.io/service-name=${name}`,
       }),
     ),
+    // For the BGPAdvertisements' nodeSelectors.
+    optional('Nodes', notes, client.list<NodeLike>(Resources.nodes)),
+    bgpLists(client, notes),
   ]);
   return {
     ...base,
@@ -245,6 +248,8 @@ export async function fetchWhyInput(
     controllerLeases: leases.controllers,
     events: events ?? [],
     endpointSlices: slices ?? [],
+    nodes: nodes ?? [],
+    ...bgp,
     notes,
   };
 }
