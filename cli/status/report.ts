@@ -442,7 +442,8 @@ export function buildStatus(input: StatusInput): StatusReport {
   // ---- BGP: which advertisements select each VIP's pool, which sessions carry it.
   const bgpLists =
     input.bgpPeers !== undefined && input.bgpAdvertisements !== undefined && input.bgpSessions !== undefined;
-  if (!bgpLists)
+  // The shell's note says why (cli/kube.ts); one of ours only when it gave none.
+  if (!bgpLists && !notes.some((n) => n.includes('BGP')))
     notes.push('BGP peers, advertisements or sessions could not be listed: the BGP part is missing');
   const bgp = input.bgpPeers && input.bgpSessions ? bgpReport(input.bgpPeers, input.bgpSessions) : null;
   if (bgpLists && (input.bgpAdvertisements!.length > 0 || bgp)) {

@@ -731,6 +731,9 @@ describe('BGP mode', () => {
       expect(r.vips.every((v) => v.bgp === null)).toBe(true);
     }
     expect(buildStatus(input({ bgpPeers: undefined })).bgp).toBeNull();
+    // The shell's own note (why it could not read them) stands alone.
+    const shell = 'BGPPeers could not be read (forbidden); the BGP part of the report is missing';
+    expect(buildStatus(input({ bgpPeers: undefined, notes: [shell] })).notes).toEqual([shell]);
   });
 
   test('a BGP-only VIP (no L2Advertisement) with Established sessions is no problem; the VIP row names the nodes', () => {
