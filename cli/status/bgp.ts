@@ -9,6 +9,7 @@
 // pool by ipAddressPools / ipAddressPoolSelectors (both none = every pool), nodes by nodeSelectors
 // (none = every node), peers by name (none = every peer).
 
+import { checkPeer } from '../../lib/api/bgp.ts';
 import { matchesSelector } from '../../lib/api/selector.ts';
 import type {
   BGPAdvertisement,
@@ -120,8 +121,32 @@ export function bgpReport(peers: readonly BGPPeer[], sessions: readonly BGPSessi
   };
 }
 
+export interface BgpContext {
+  peers: readonly BGPPeer[];
+  /** Node name → labels (the Nodes that could be read). */
+  nodeLabels: ReadonlyMap<string, Record<string, string> | undefined>;
+  /** Nodes whose speaker Lease is fresh. */
+  liveSpeakers: ReadonlySet<string>;
+  /** Where Portico runs (its Leases' namespace): passwordSecrets must live there. */
+  namespace?: string;
+}
+
+/** Why a BGPPeer has no session state on any node, the likeliest cause first. */
+export function whyNoSession(peer: BGPPeer, ctx: BgpContext): string {
+  const invalid = checkPeer(peer, ctx.namespace);
+  if (invalid.length > 0) return `it is invalid, so no speaker uses it: ${invalid.join('; ')}`;
+  const selected = [...ctx.nodeLabels]
+    .filter(([, labels]) => anySelector(peer.spec?.nodeSelectors, labels))
+    .map(([n]) => n)
+    .sort(byText);
+  if (ctx.nodeLabels.size > 0 && selected.length === 0) return 'its nodeSelectors match no Node';
+  if (ctx.nodeLabels.size > 0 && !selected.some((n) => ctx.liveSpeakers.has(n)))
+    return `no live speaker runs on the nodes it selects (${selected.join(', ')})`;
+  return `no speaker reports a session: the speakers run without --bgp (chart: speaker.bgp.enabled=true)${peer.spec?.passwordSecret ? `, or its passwordSecret ${peer.spec.passwordSecret.name} cannot be resolved (the speakers' BGPConfigInvalid Events on the BGPPeer say)` : ''}`;
+}
+
 /** Problems with the BGP sessions, one sentence each (for the status PROBLEMS list). */
-export function bgpProblems(r: BgpReport): string[] {
+export function bgpProblems(r: BgpReport, ctx: BgpContext): string[] {
   const out: string[] = [];
   for (const s of r.sessions) {
     if (s.state === 'Established') continue;
@@ -129,9 +154,11 @@ export function bgpProblems(r: BgpReport): string[] {
       `BGP session of node ${s.node} to peer ${s.peer}${s.address ? ` (${s.address})` : ''} is ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`,
     );
   }
-  for (const p of r.peersWithoutSession) {
+  const byName = new Map(ctx.peers.map((p) => [p.metadata?.name ?? '', p]));
+  for (const name of r.peersWithoutSession) {
+    const peer = byName.get(name);
     out.push(
-      `BGPPeer ${p} has no session state on any node: its nodeSelectors match no node with a speaker, or the speakers run without --bgp (chart: speaker.bgp.enabled=true)`,
+      `BGPPeer ${name} has no session state on any node: ${peer ? whyNoSession(peer, ctx) : 'unknown'}`,
     );
   }
   return out;

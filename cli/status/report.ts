@@ -22,6 +22,7 @@ import {
   type ServiceObject,
 } from '../../controllers/service-state.ts';
 import {
+  ANNOUNCED_REASONS,
   DNS_ZONE_CONDITIONS,
   EVENT_REASONS,
   IP_ALLOCATED_REASONS,
@@ -462,8 +463,9 @@ export function buildStatus(input: StatusInput): StatusReport {
 
   for (const v of vips) {
     const who = v.services.join(', ');
-    if (v.bgp && v.announced !== 'True') {
-      // BGP-only pools: the L2 side rightly says "not announced"; BGP carries the VIP instead.
+    if (v.bgp && v.announced === 'False' && v.reason === ANNOUNCED_REASONS.NoL2Advertisement) {
+      // A BGP-only pool: the L2 side rightly says "not announced"; BGP carries the VIP instead.
+      // Any other L2 failure (no eligible node, …) stays a problem even when BGP carries the VIP.
       if (v.bgp.nodes.length === 0)
         problems.push(
           `${v.ip} (${who}) is not announced over L2${v.reason ? ` (${v.reason})` : ''} and no BGP session that BGPAdvertisement ${v.bgp.advertisements.join(', ')} uses is Established: no node advertises it`,
@@ -562,7 +564,15 @@ export function buildStatus(input: StatusInput): StatusReport {
       });
   }
 
-  if (bgp) problems.push(...bgpProblems(bgp));
+  if (bgp)
+    problems.push(
+      ...bgpProblems(bgp, {
+        peers: input.bgpPeers ?? [],
+        nodeLabels: new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels])),
+        liveSpeakers: new Set(speakers.filter((s) => s.live).map((s) => s.node)),
+        ...(controller?.namespace ? { namespace: controller.namespace } : {}),
+      }),
+    );
 
   return {
     generatedAt: new Date(now).toISOString(),

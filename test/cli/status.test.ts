@@ -685,7 +685,7 @@ describe('BGP mode', () => {
     });
     expect(r.problems).toEqual([
       'BGP session of node n2 to peer tor-a (192.0.2.1) is Active: connect ECONNREFUSED 192.0.2.1:179',
-      'BGPPeer tor-c has no session state on any node: its nodeSelectors match no node with a speaker, or the speakers run without --bgp (chart: speaker.bgp.enabled=true)',
+      'BGPPeer tor-c has no session state on any node: no speaker reports a session: the speakers run without --bgp (chart: speaker.bgp.enabled=true)',
     ]);
     const t = statusTable(r, NOW);
     expect(t).toMatch(/^NODE +PEER +ADDRESS +STATE +PREFIXES +SINCE +LAST ERROR$/m);
@@ -695,6 +695,72 @@ describe('BGP mode', () => {
     expect(t).toContain('No session state on any node for BGPPeer tor-c\n');
     expect(t).toContain('BGP: 2/3 sessions Established (3 BGPPeers)\n');
     expect(t).not.toMatch(/ +$/m);
+  });
+
+  test('a BGPPeer without session state: why, the likeliest cause first', () => {
+    const cases: Array<[string, ReturnType<typeof bgpPeer>, Partial<StatusInput>, string]> = [
+      [
+        'invalid (the speaker skips it)',
+        bgpPeer('p', '192.0.2.1', { holdTime: '2s' }),
+        {},
+        'it is invalid, so no speaker uses it: ',
+      ],
+      [
+        'passwordSecret outside the release namespace',
+        bgpPeer('p', '192.0.2.1', { passwordSecret: { name: 'pw', namespace: 'default' } }),
+        {},
+        'it is invalid, so no speaker uses it: spec.passwordSecret default/pw: the speaker reads Secrets only in its own namespace portico-system',
+      ],
+      [
+        'nodeSelectors match no Node',
+        bgpPeer('p', '192.0.2.1', { nodeSelectors: [{ matchLabels: { rack: '9' } }] }),
+        {},
+        'its nodeSelectors match no Node',
+      ],
+      [
+        'the selected nodes have no live speaker',
+        bgpPeer('p', '192.0.2.1', { nodeSelectors: [{ matchLabels: { rack: '3' } }] }),
+        { nodes: [node('n1'), node('n2'), node('n3', 'True', { rack: '3' })] },
+        'no live speaker runs on the nodes it selects (n3)',
+      ],
+      [
+        'speakers without --bgp, or a password not resolved',
+        bgpPeer('p', '192.0.2.1', { passwordSecret: { name: 'pw' } }),
+        {},
+        "no speaker reports a session: the speakers run without --bgp (chart: speaker.bgp.enabled=true), or its passwordSecret pw cannot be resolved (the speakers' BGPConfigInvalid Events on the BGPPeer say)",
+      ],
+    ];
+    for (const [name, peer, over, want] of cases) {
+      const r = buildStatus(input({ bgpPeers: [peer], ...over }));
+      expect(r.problems, name).toEqual([
+        expect.stringContaining(`BGPPeer p has no session state on any node: ${want}`),
+      ]);
+    }
+  });
+
+  test('a BGP-carried VIP whose L2Advertisement selects no node is still an L2 problem', () => {
+    const r = buildStatus(
+      input({
+        services: [
+          web({
+            decisions: {
+              '192.0.2.10': decisionNot(
+                '192.0.2.10',
+                'no-node-selected',
+                'the L2Advertisements for pool lan select no live node',
+              ),
+            },
+          }),
+        ],
+        bgpPeers: peers.slice(0, 2),
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+    );
+    expect(r.vips[0]!.bgp).toEqual({ advertisements: ['lan'], nodes: ['n1'] });
+    expect(r.problems).toContain(
+      '192.0.2.10 (default/web) is not announced (NoEligibleNode): the L2Advertisements for pool lan select no live node',
+    );
   });
 
   test('a session state without status yet reads Unknown; sessions without a BGPPeer still show', () => {
