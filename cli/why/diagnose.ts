@@ -29,7 +29,15 @@ import type {
   L2Advertisement,
 } from '../../lib/api/types.ts';
 import { type LeaseLike, leaseFresh, SPEAKER_LEASE_LABEL } from '../../speaker/kube/peers.ts';
-import { type BgpPath, type BgpSessionRow, describePaths, poolBgp } from '../status/bgp.ts';
+import {
+  type BgpContext,
+  type BgpPath,
+  type BgpSessionRow,
+  describePaths,
+  poolBgp,
+  sessionRow,
+  whyNoSession,
+} from '../status/bgp.ts';
 import type { NodeLike } from '../status/report.ts';
 import {
   CONTROLLER_LEASE,
@@ -433,7 +441,16 @@ export function diagnose(input: WhyInput): Diagnosis {
       if (e.nodeName) readyNodes.add(e.nodeName);
     }
   const bgpFindings: Finding[] = [];
-  bgp = bgpPart(input, pool, ips, readyNodes, readyCount, bgpFindings);
+  bgp = bgpPart(
+    input,
+    liveNodes,
+    controllerLease?.metadata?.namespace ?? speakersLive[0]?.metadata?.namespace,
+    pool,
+    ips,
+    readyNodes,
+    readyCount,
+    bgpFindings,
+  );
   const announced = condOf(svc, SERVICE_CONDITIONS.Announced);
   if (!announced) {
     findings.push(...bgpFindings);
@@ -555,6 +572,8 @@ export function diagnose(input: WhyInput): Diagnosis {
  */
 function bgpPart(
   input: WhyInput,
+  liveSpeakers: ReadonlySet<string>,
+  namespace: string | undefined,
   pool: string | null,
   ips: readonly string[],
   readyNodes: ReadonlySet<string>,
@@ -571,6 +590,7 @@ function bgpPart(
   const poolObj = input.pools.find((p) => p.metadata?.name === pool);
   const labels = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels]));
   const pb = poolBgp(pool, poolObj, ads, sessions, labels);
+  const ctx: BgpContext = { peers, nodeLabels: labels, liveSpeakers, ...(namespace ? { namespace } : {}) };
   const advertisedBy = local ? pb.established.filter((p) => readyNodes.has(p.node)) : pb.established;
   const withoutLocalEndpoint = local
     ? [...new Set(pb.established.filter((p) => !readyNodes.has(p.node)).map((p) => p.node))].sort()
@@ -640,7 +660,38 @@ function bgpPart(
     `${adsText} selects pool ${pool}, but no session it uses is Established: ${vips} is advertised by no node over BGP`,
     pb.down.length > 0
       ? `${downText} (kubectl get bgpsessionstates -o wide; a refused connection or no answer at all can be a TCP MD5 password mismatch or the router not accepting this node)`
-      : `no speaker reports a session to the peers ${adsText} names on the nodes it selects: the BGPPeers' nodeSelectors match no node with a speaker, or the speakers run without --bgp (chart: speaker.bgp.enabled=true)`,
+      : noSessionHint(input, pb.advertisements, ctx),
   );
   return result;
+}
+
+/** Why no session an advertisement uses exists at all: per peer it names, or its nodeSelectors. */
+function noSessionHint(input: WhyInput, advertisements: readonly string[], ctx: BgpContext): string {
+  const ads = (input.bgpAdvertisements ?? []).filter((a) => advertisements.includes(a.metadata?.name ?? ''));
+  const peers = input.bgpPeers ?? [];
+  const named = new Set(ads.flatMap((a) => a.spec?.peers ?? []));
+  const targets = ads.some((a) => !a.spec?.peers?.length)
+    ? peers
+    : peers.filter((p) => named.has(p.metadata?.name ?? ''));
+  const missing = [...named].filter((n) => !peers.some((p) => p.metadata?.name === n)).sort();
+  const parts: string[] = [];
+  if (missing.length) parts.push(`no BGPPeer named ${missing.join(', ')} exists`);
+  if (targets.length === 0 && !missing.length) parts.push('no BGPPeer exists');
+  const sessionNodes = new Map<string, string[]>();
+  for (const s of input.bgpSessions ?? []) {
+    const r = sessionRow(s);
+    sessionNodes.set(r.peer, [...(sessionNodes.get(r.peer) ?? []), r.node]);
+  }
+  for (const p of [...targets].sort((a, b) =>
+    (a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1,
+  )) {
+    const name = p.metadata?.name ?? '';
+    const on = sessionNodes.get(name);
+    parts.push(
+      on?.length
+        ? `BGPPeer ${name} has sessions on ${on.sort().join(', ')}, none of them selected by the advertisements' nodeSelectors`
+        : `BGPPeer ${name} has no session state on any node: ${whyNoSession(p, ctx)}`,
+    );
+  }
+  return parts.join('; ');
 }

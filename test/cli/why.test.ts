@@ -635,7 +635,28 @@ describe('BGP', () => {
       }),
       verdict: 'problem',
       problems: ['NoBGPSession'],
-      mentions: /the speakers run without --bgp \(chart: speaker\.bgp\.enabled=true\)/,
+      mentions:
+        /^BGPPeer tor-a has sessions on n1, none of them selected by the advertisements' nodeSelectors; BGPPeer tor-b has no session state on any node: no speaker reports a session: the speakers run without --bgp/,
+    },
+    {
+      name: 'the advertisement names a BGPPeer that does not exist',
+      service: bgpOnly(),
+      over: bgp({ bgpAdvertisements: [bgpAdv('lan', { peers: ['tor-x'] })] }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /^no BGPPeer named tor-x exists$/,
+    },
+    {
+      name: 'the only peer is invalid',
+      service: bgpOnly(),
+      over: bgp({
+        bgpPeers: [bgpPeer('tor-a', '192.0.2.1', { holdTime: '2s' })],
+        bgpSessions: [],
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /^BGPPeer tor-a has no session state on any node: it is invalid, so no speaker uses it: /,
     },
     {
       name: 'no session state at all (speakers without --bgp)',
