@@ -53,7 +53,7 @@ export interface StartControllerOptions {
   resyncPeriodMs?: number;
   /** Called when this replica stops leading after having led (main.ts exits on it). */
   onLostLeadership?: () => void;
-  /** Mirror metallb.io IPAddressPools/L2Advertisements into Portico objects (ADR 090). Default false. */
+  /** Mirror metallb.io pools, L2/BGP advertisements and BGPPeers into Portico objects (ADR 090). Default false. */
   metallbCompat?: boolean;
   /** Namespace of MetalLB's objects; null = all namespaces. Default metallb-system. */
   metallbNamespace?: string | null;
@@ -135,6 +135,8 @@ export async function startController(opts: StartControllerOptions = {}): Promis
         recorder,
         pools,
         namespace: opts.metallbNamespace === undefined ? 'metallb-system' : opts.metallbNamespace,
+        // Portico's own namespace (where the chart puts the Lease and the speaker reads Secrets).
+        porticoNamespace: opts.leaseNamespace ?? 'portico-system',
         resyncPeriodMs,
         registry: metrics.registry,
         ...(opts.metallbProbeIntervalMs !== undefined

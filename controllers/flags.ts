@@ -19,8 +19,9 @@ export const USAGE = `usage: node controllers/main.ts [flags]
   --reclaim-out-of-pool      give Services whose IP left every pool a new address (default off)
   --concurrency N            parallel Service reconciles (default 16)
   --identity ID              Lease holder identity (default: $POD_NAME, else the host name)
-  --metallb-compat           mirror metallb.io IPAddressPools and L2Advertisements into Portico
-                             objects while MetalLB's CRDs are installed (default off)
+  --metallb-compat           mirror metallb.io IPAddressPools, L2Advertisements, BGPPeers and
+                             BGPAdvertisements into Portico objects while MetalLB's CRDs are
+                             installed (default off)
   --metallb-namespace NS     namespace of MetalLB's objects (default metallb-system; "" = all)
   -h, --help`;
 

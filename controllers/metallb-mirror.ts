@@ -1,5 +1,5 @@
-// Opt-in live mirror of MetalLB's metallb.io IPAddressPools and L2Advertisements into Portico's
-// own kinds (controller flag --metallb-compat, chart value metallbCompat.enabled), so a cluster can
+// Opt-in live mirror of MetalLB's metallb.io IPAddressPools, L2Advertisements, BGPPeers and
+// BGPAdvertisements (with the aliases of its Community objects resolved) into Portico's own kinds (controller flag --metallb-compat, chart value metallbCompat.enabled), so a cluster can
 // switch controllers with its existing MetalLB objects and the allocator and speaker need no
 // change. Design and trade-offs: docs/decisions/090-metallb-migration.md.
 //
@@ -30,7 +30,7 @@ import {
   type SourceRef,
   sourceRefText,
 } from '../lib/api/metallb.ts';
-import type { IPAddressPool, L2Advertisement } from '../lib/api/types.ts';
+import type { BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement } from '../lib/api/types.ts';
 import { DEFAULTS } from '../lib/api/types.ts';
 import {
   Controller,
@@ -59,21 +59,52 @@ export const L2_RESOURCE = {
   kind: KINDS.L2Advertisement,
 } as const satisfies ResourceRef;
 
-const metallbResource = (plural: string, kind: string): ResourceRef & { kind: string } => ({
+export const BGP_PEER_RESOURCE = {
+  group: POOL_RESOURCE.group,
+  version: POOL_RESOURCE.version,
+  plural: PLURALS.BGPPeer,
+  namespaced: false,
+  kind: KINDS.BGPPeer,
+} as const satisfies ResourceRef;
+
+export const BGP_ADVERTISEMENT_RESOURCE = {
+  group: POOL_RESOURCE.group,
+  version: POOL_RESOURCE.version,
+  plural: PLURALS.BGPAdvertisement,
+  namespaced: false,
+  kind: KINDS.BGPAdvertisement,
+} as const satisfies ResourceRef;
+
+/** A MetalLB kind the mirror watches, with the versions it reads, preferred first. */
+export interface MetalLBKind extends ResourceRef {
+  kind: string;
+  versions: readonly string[];
+}
+const metallbResource = (plural: string, kind: string, versions = ['v1beta1']): MetalLBKind => ({
   group: METALLB_GROUP,
-  version: 'v1beta1',
+  version: versions[0]!,
+  versions,
   plural,
   namespaced: true,
   kind,
 });
 export const METALLB_POOLS = metallbResource('ipaddresspools', 'IPAddressPool');
 export const METALLB_L2ADVERTISEMENTS = metallbResource('l2advertisements', 'L2Advertisement');
-/** BGP-mode kinds: listed once when the mirror starts, only to report them (no BGP mode yet). */
-export const METALLB_BGP = [
-  { ...metallbResource('bgppeers', 'BGPPeer'), versions: ['v1beta2', 'v1beta1'] },
-  { ...metallbResource('bgpadvertisements', 'BGPAdvertisement'), versions: ['v1beta1'] },
-  { ...metallbResource('communities', 'Community'), versions: ['v1beta1'] },
-  { ...metallbResource('bfdprofiles', 'BFDProfile'), versions: ['v1beta1'] },
+/**
+ * BGP kinds, watched when served (MetalLB installs them all; the pools and L2Advertisements alone
+ * decide whether the mirror runs). BGPPeer is read as v1beta2 (MetalLB's storage version) when
+ * served. BFDProfiles are not read: each peer naming one gets its own warning.
+ */
+export const METALLB_BGP_PEERS = metallbResource('bgppeers', 'BGPPeer', ['v1beta2', 'v1beta1']);
+export const METALLB_BGP_ADVERTISEMENTS = metallbResource('bgpadvertisements', 'BGPAdvertisement');
+export const METALLB_COMMUNITIES = metallbResource('communities', 'Community');
+/** Every MetalLB kind the mirror reads. */
+export const METALLB_KINDS: readonly MetalLBKind[] = [
+  METALLB_POOLS,
+  METALLB_L2ADVERTISEMENTS,
+  METALLB_BGP_PEERS,
+  METALLB_BGP_ADVERTISEMENTS,
+  METALLB_COMMUNITIES,
 ];
 
 /** Event reasons on MetalLB objects (kubectl describe ipaddresspools.metallb.io …). */
@@ -87,8 +118,8 @@ export const MIRROR_EVENT_REASONS = {
   Mirrored: 'Mirrored',
 } as const;
 
-type PorticoObject = (IPAddressPool | L2Advertisement) & KubeObject;
-type PorticoKind = 'IPAddressPool' | 'L2Advertisement';
+type PorticoObject = (IPAddressPool | L2Advertisement | BGPPeer | BGPAdvertisement) & KubeObject;
+type PorticoKind = 'IPAddressPool' | 'L2Advertisement' | 'BGPPeer' | 'BGPAdvertisement';
 
 export interface ExistingObject {
   kind: PorticoKind;
@@ -109,6 +140,31 @@ export type MirrorAction =
 
 /** The spec as the apiserver stores it (CRD defaults applied), so comparisons do not flap. */
 export function withDefaults(o: PorticoObject): PorticoObject {
+  if (o.kind === KINDS.BGPPeer) {
+    const p = o as BGPPeer;
+    return {
+      ...(p as PorticoObject & BGPPeer),
+      spec: {
+        ...p.spec,
+        peerPort: p.spec.peerPort ?? DEFAULTS.bgp.peerPort,
+        ebgpMultiHop: p.spec.ebgpMultiHop ?? false,
+        enableGracefulRestart: p.spec.enableGracefulRestart ?? false,
+      },
+    };
+  }
+  if (o.kind === KINDS.BGPAdvertisement) {
+    const a = o as BGPAdvertisement;
+    // Structural defaults apply inside an existing spec only: no spec stays no spec.
+    if (a.spec === undefined) return o;
+    return {
+      ...(a as PorticoObject & BGPAdvertisement),
+      spec: {
+        ...a.spec,
+        aggregationLength: a.spec.aggregationLength ?? DEFAULTS.bgp.aggregationLength,
+        aggregationLengthV6: a.spec.aggregationLengthV6 ?? DEFAULTS.bgp.aggregationLengthV6,
+      },
+    };
+  }
   if (o.kind !== KINDS.IPAddressPool) return o;
   const p = o as IPAddressPool;
   return {
@@ -136,12 +192,20 @@ function isMirrored(e: ExistingObject): boolean {
 
 /**
  * Pure: what to do so Portico's objects match the MetalLB objects. `existing` is every Portico
- * IPAddressPool and L2Advertisement (mirrored or not).
+ * IPAddressPool, L2Advertisement, BGPPeer and BGPAdvertisement (mirrored or not). `unwatched`:
+ * Portico kinds whose MetalLB kind is not being read (its CRD not served): their mirrors look
+ * "gone" but are never deleted on that evidence (BGP routes would be withdrawn for nothing).
  */
-export function planMirror(conv: ConversionResult, existing: readonly ExistingObject[]): MirrorAction[] {
+export function planMirror(
+  conv: ConversionResult,
+  existing: readonly ExistingObject[],
+  unwatched: readonly PorticoKind[] = [],
+): MirrorAction[] {
   const actions: MirrorAction[] = [];
   const byKey = new Map(existing.map((e) => [`${e.kind}/${e.name}`, e]));
-  const desired = [...conv.pools, ...conv.l2Advertisements].map((o) => withDefaults(o as PorticoObject));
+  const desired = [...conv.pools, ...conv.l2Advertisements, ...conv.bgpPeers, ...conv.bgpAdvertisements].map(
+    (o) => withDefaults(o as PorticoObject),
+  );
   const wanted = new Set<string>();
   const sourceOf = (o: PorticoObject): SourceRef | undefined => {
     const text = o.metadata?.annotations?.[SOURCE_ANNOTATION];
@@ -173,7 +237,7 @@ export function planMirror(conv: ConversionResult, existing: readonly ExistingOb
   for (const s of conv.sources) if (s.notCarried !== null) held.set(sourceRefText(s), s.notCarried);
   for (const e of existing) {
     const key = `${e.kind}/${e.name}`;
-    if (!isMirrored(e) || wanted.has(key)) continue;
+    if (!isMirrored(e) || wanted.has(key) || unwatched.includes(e.kind)) continue;
     const src = e.annotations?.[SOURCE_ANNOTATION] ?? '';
     const why = held.get(src);
     if (why !== undefined) {
@@ -205,6 +269,11 @@ export interface MirrorOptions {
   pools: Informer<PoolObject>;
   /** Namespace MetalLB's objects live in; null = all namespaces. */
   namespace: string | null;
+  /**
+   * The namespace Portico runs in: its speaker reads BGP password Secrets only there, so a
+   * passwordSecret elsewhere gets a Warning Event saying what to copy. Default portico-system.
+   */
+  porticoNamespace?: string;
   /** Re-probe discovery this often while the metallb.io CRDs are absent. Default 60 s. */
   probeIntervalMs?: number;
   resyncPeriodMs?: number;
@@ -217,16 +286,16 @@ interface MetalLBObject extends KubeObject {
 
 export class MetalLBMirror {
   private readonly o: MirrorOptions;
-  private metallbPools: Informer<MetalLBObject> | undefined;
-  private metallbL2: Informer<MetalLBObject> | undefined;
+  /** One informer per MetalLB kind served (pools and L2Advertisements always), with its version. */
+  private readonly metallb = new Map<MetalLBKind, { informer: Informer<MetalLBObject>; version: string }>();
   private porticoL2: Informer<L2Advertisement & KubeObject> | undefined;
+  private porticoPeers: Informer<BGPPeer & KubeObject> | undefined;
+  private porticoBgpAdvs: Informer<BGPAdvertisement & KubeObject> | undefined;
   private controller: Controller | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private found = false;
   private readonly foundWaiters = new Set<() => void>();
-  /** BGP-mode objects found when the mirror started (reported, and their pool coverage used). */
-  private bgpObjects: KubeObject[] = [];
   private uninstallReported = false;
   /** Events already emitted this leadership period (an Event per change, not per reconcile). */
   private readonly reported = new Set<string>();
@@ -262,17 +331,15 @@ export class MetalLBMirror {
 
   private async probe(): Promise<void> {
     if (this.stopped || this.found) return;
-    const { client, log } = this.o;
+    const { log } = this.o;
     let served = false;
+    let byVersion: Map<string, Set<string | undefined>> = new Map();
     try {
-      const list = await client.request<{ resources?: Array<{ name?: string }> }>({
-        path: `/apis/${METALLB_GROUP}/v1beta1`,
-      });
-      const names = new Set((list.resources ?? []).map((r) => r.name));
-      served = names.has(METALLB_POOLS.plural) && names.has(METALLB_L2ADVERTISEMENTS.plural);
+      byVersion = await this.discover();
+      const v1 = byVersion.get('v1beta1');
+      served = (v1?.has(METALLB_POOLS.plural) && v1.has(METALLB_L2ADVERTISEMENTS.plural)) ?? false;
     } catch (err) {
-      if (!isNotFound(err))
-        log.warn({ ...errInfo(err) }, 'MetalLB mirror: discovery of metallb.io failed; retrying');
+      log.warn({ ...errInfo(err) }, 'MetalLB mirror: discovery of metallb.io failed; retrying');
     }
     if (this.stopped) return;
     if (!served) {
@@ -284,77 +351,112 @@ export class MetalLBMirror {
       this.probeTimer = setTimeout(() => void this.probe(), every);
       return;
     }
-    this.startInformers();
+    this.startInformers(byVersion);
   }
 
-  private startInformers(): void {
-    const { client, log } = this.o;
+  /** metallb.io version → resources served in it (a version not served is absent). */
+  private async discover(): Promise<Map<string, Set<string | undefined>>> {
+    const byVersion = new Map<string, Set<string | undefined>>();
+    for (const version of ['v1beta1', 'v1beta2']) {
+      try {
+        const list = await this.o.client.request<{ resources?: Array<{ name?: string }> }>({
+          path: `/apis/${METALLB_GROUP}/${version}`,
+        });
+        byVersion.set(version, new Set((list.resources ?? []).map((r) => r.name)));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return byVersion;
+  }
+
+  /** Start an informer for each MetalLB kind now served that has none yet; the kinds still missing. */
+  private addInformers(byVersion: ReadonlyMap<string, ReadonlySet<string | undefined>>): string[] {
     const ns = this.o.namespace ?? undefined;
+    const missing: string[] = [];
+    for (const r of METALLB_KINDS) {
+      if (this.metallb.has(r)) continue;
+      const version = r.versions.find((v) => byVersion.get(v)?.has(r.plural));
+      if (!version) {
+        missing.push(r.plural);
+        continue;
+      }
+      const informer = new Informer<MetalLBObject>(this.o.client, {
+        resource: { ...r, version },
+        ...(ns ? { namespace: ns } : {}),
+        logger: this.o.log,
+        ...(this.o.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.o.resyncPeriodMs } : {}),
+      });
+      informer.addHandlers({ add: this.kick, update: this.kick, delete: this.kick });
+      this.metallb.set(r, { informer, version });
+      if (this.found) informer.start();
+    }
+    return missing;
+  }
+
+  private readonly kick = (): void => this.controller?.enqueue('mirror');
+
+  /**
+   * Kinds not served when the mirror started (a CRD installed a moment after the others, a
+   * MetalLB without one): look again on the probe interval and watch them once they appear.
+   */
+  private async probeMissing(): Promise<void> {
+    if (this.stopped) return;
+    let missing: string[] = [];
+    try {
+      missing = this.addInformers(await this.discover());
+      if (missing.length === 0) this.kick();
+    } catch (err) {
+      this.o.log.warn({ ...errInfo(err) }, 'MetalLB mirror: discovery of metallb.io failed; retrying');
+      missing = ['?'];
+    }
+    if (missing.length > 0 && !this.stopped)
+      this.probeTimer = setTimeout(() => void this.probeMissing(), this.o.probeIntervalMs ?? 60_000);
+  }
+
+  private startInformers(byVersion: ReadonlyMap<string, ReadonlySet<string | undefined>>): void {
+    const { client, log } = this.o;
     const common = {
       logger: log,
       ...(this.o.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.o.resyncPeriodMs } : {}),
     };
-    this.metallbPools = new Informer<MetalLBObject>(client, {
-      resource: METALLB_POOLS,
-      ...(ns ? { namespace: ns } : {}),
-      ...common,
-    });
-    this.metallbL2 = new Informer<MetalLBObject>(client, {
-      resource: METALLB_L2ADVERTISEMENTS,
-      ...(ns ? { namespace: ns } : {}),
-      ...common,
-    });
+    const kick = this.kick;
+    const handle = (inf: Informer<KubeObject>) => inf.addHandlers({ add: kick, update: kick, delete: kick });
+    const skipped = this.addInformers(byVersion);
     this.porticoL2 = new Informer<L2Advertisement & KubeObject>(client, { resource: L2_RESOURCE, ...common });
-    const kick = () => this.controller?.enqueue('mirror');
-    for (const inf of [this.metallbPools, this.metallbL2, this.porticoL2] as Array<Informer<KubeObject>>) {
-      inf.addHandlers({ add: kick, update: kick, delete: kick });
-    }
+    this.porticoPeers = new Informer<BGPPeer & KubeObject>(client, {
+      resource: BGP_PEER_RESOURCE,
+      ...common,
+    });
+    this.porticoBgpAdvs = new Informer<BGPAdvertisement & KubeObject>(client, {
+      resource: BGP_ADVERTISEMENT_RESOURCE,
+      ...common,
+    });
+    for (const inf of [this.porticoL2, this.porticoPeers, this.porticoBgpAdvs])
+      handle(inf as Informer<KubeObject>);
     this.o.pools.addHandlers({ add: kick, update: kick, delete: kick });
-    this.metallbPools.start();
-    this.metallbL2.start();
+    for (const { informer } of this.metallb.values()) informer.start();
     this.porticoL2.start();
-    void this.readBgp();
+    this.porticoPeers.start();
+    this.porticoBgpAdvs.start();
     this.found = true;
-    log.info({ namespace: this.o.namespace ?? 'all' }, 'MetalLB mirror: metallb.io CRDs found, mirroring');
+    if (skipped.length > 0) {
+      log.warn(
+        { resources: skipped },
+        'MetalLB mirror: these metallb.io kinds are not served (yet); not mirrored until they are',
+      );
+      this.probeTimer = setTimeout(() => void this.probeMissing(), this.o.probeIntervalMs ?? 60_000);
+    }
+    log.info(
+      {
+        namespace: this.o.namespace ?? 'all',
+        kinds: [...this.metallb].map(([r, { version }]) => `${r.plural}.${version}`),
+      },
+      'MetalLB mirror: metallb.io CRDs found, mirroring',
+    );
     for (const w of this.foundWaiters) w();
     this.foundWaiters.clear();
     kick();
-  }
-
-  /**
-   * List MetalLB's BGP objects once: Portico has no BGP mode, so they are only reported (a warning
-   * with their count; the converter warns on pools announced only by BGP). Kinds not installed or
-   * not readable are skipped.
-   */
-  private async readBgp(): Promise<void> {
-    const { client, log } = this.o;
-    const found: KubeObject[] = [];
-    for (const r of METALLB_BGP) {
-      for (const version of r.versions) {
-        try {
-          const items = await client.list<KubeObject>(
-            { ...r, version },
-            this.o.namespace === null ? {} : { namespace: this.o.namespace },
-          );
-          for (const it of items)
-            found.push({ ...it, apiVersion: `${METALLB_GROUP}/${version}`, kind: r.kind });
-          break;
-        } catch (err) {
-          const code = statusCodeOf(err);
-          if (code !== 404 && code !== 403)
-            log.warn({ kind: r.kind, ...errInfo(err) }, 'MetalLB mirror: listing failed');
-          else log.debug({ kind: r.kind, version, code }, 'MetalLB mirror: kind not listed');
-        }
-      }
-    }
-    this.bgpObjects = found;
-    if (found.length > 0) {
-      log.warn(
-        { objects: found.map((o) => `${o.kind}/${o.metadata?.name}`) },
-        `MetalLB mirror: BGP mode is not supported yet; ${found.length} object${found.length === 1 ? '' : 's'} not carried`,
-      );
-      this.controller?.enqueue('mirror');
-    }
   }
 
   /** Reconcile (write) while `signal` is not aborted: called at the start of each leader term. */
@@ -386,15 +488,21 @@ export class MetalLBMirror {
     const ctl = this.controller;
     this.controller = undefined;
     await ctl?.stop();
-    await Promise.all([this.metallbPools?.stop(), this.metallbL2?.stop(), this.porticoL2?.stop()]);
+    await Promise.all([
+      ...[...this.metallb.values()].map(({ informer }) => informer.stop()),
+      this.porticoL2?.stop(),
+      this.porticoPeers?.stop(),
+      this.porticoBgpAdvs?.stop(),
+    ]);
   }
 
   private synced(): boolean {
     return (
       this.found &&
-      (this.metallbPools?.hasSynced() ?? false) &&
-      (this.metallbL2?.hasSynced() ?? false) &&
+      [...this.metallb.values()].every(({ informer }) => informer.hasSynced()) &&
       (this.porticoL2?.hasSynced() ?? false) &&
+      (this.porticoPeers?.hasSynced() ?? false) &&
+      (this.porticoBgpAdvs?.hasSynced() ?? false) &&
       this.o.pools.hasSynced()
     );
   }
@@ -403,23 +511,19 @@ export class MetalLBMirror {
   async reconcile(signal: AbortSignal): Promise<{ requeueAfter?: number } | undefined> {
     if (!this.synced()) return this.found ? { requeueAfter: 200 } : undefined;
     const { log } = this.o;
-    const sources = [
-      ...(this.metallbPools?.list() ?? []).map((o) => ({
-        ...o,
-        apiVersion: `${METALLB_GROUP}/v1beta1`,
-        kind: 'IPAddressPool',
-      })),
-      ...(this.metallbL2?.list() ?? []).map((o) => ({
-        ...o,
-        apiVersion: `${METALLB_GROUP}/v1beta1`,
-        kind: 'L2Advertisement',
-      })),
-      ...this.bgpObjects,
-    ];
-    const conv = convertMetalLB(sources, { mode: 'mirror' });
+    // Watch events carry no apiVersion/kind on every path: set them from the informer.
+    const sources = [...this.metallb].flatMap(([r, { informer, version }]) =>
+      informer.list().map((o) => ({ ...o, apiVersion: `${METALLB_GROUP}/${version}`, kind: r.kind })),
+    );
+    const conv = convertMetalLB(sources, {
+      mode: 'mirror',
+      porticoNamespace: this.o.porticoNamespace ?? 'portico-system',
+    });
     const existing: ExistingObject[] = [
       ...this.o.pools.list().map((p) => existingOf('IPAddressPool', p)),
       ...(this.porticoL2?.list() ?? []).map((l) => existingOf('L2Advertisement', l)),
+      ...(this.porticoPeers?.list() ?? []).map((l) => existingOf('BGPPeer', l)),
+      ...(this.porticoBgpAdvs?.list() ?? []).map((l) => existingOf('BGPAdvertisement', l)),
     ];
     const sourceObj = (ref: { namespace: string; name: string; kind: string }): KubeObject | undefined =>
       sources.find(
@@ -444,10 +548,13 @@ export class MetalLBMirror {
           `not mirrored: ${s.notCarried}; an earlier mirror of it, if any, is kept unchanged`,
         );
     }
-    let actions = planMirror(conv, existing);
+    const unwatched: PorticoKind[] = [];
+    if (!this.metallb.has(METALLB_BGP_PEERS)) unwatched.push('BGPPeer');
+    if (!this.metallb.has(METALLB_BGP_ADVERTISEMENTS)) unwatched.push('BGPAdvertisement');
+    let actions = planMirror(conv, existing, unwatched);
     if (actions.some((x) => x.op === 'delete') && (await this.metallbUninstalling(signal))) {
       // Uninstalling MetalLB deletes its CRDs and with them every MetalLB object: following those
-      // deletions would remove every pool and L2Advertisement Portico serves from (the Services
+      // deletions would remove every pool, advertisement and peer Portico serves from (the Services
       // keep their IPs, but nothing would be announced). Keep every mirror instead.
       actions = actions.filter((x) => x.op !== 'delete');
       if (!this.uninstallReported) {
@@ -466,11 +573,12 @@ export class MetalLBMirror {
   }
 
   /**
-   * Is either metallb.io CRD gone or being deleted? Read only before deleting a mirror (deletes
-   * are rare), with a get on exactly those two CRDs (CONTROLLER_METALLB_RULES).
+   * Is any metallb.io CRD the mirror watches gone or being deleted? (An uninstall deletes them in
+   * any order: the BGPPeers may vanish before the pools.) Read only before deleting a mirror
+   * (deletes are rare), with a get on exactly those CRDs (CONTROLLER_METALLB_RULES).
    */
   private async metallbUninstalling(signal: AbortSignal): Promise<boolean> {
-    for (const r of [METALLB_POOLS, METALLB_L2ADVERTISEMENTS]) {
+    for (const r of this.metallb.keys()) {
       try {
         const crd = await this.o.client.request<{ metadata?: { deletionTimestamp?: string } }>({
           path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r.plural}.${METALLB_GROUP}`,
@@ -504,7 +612,12 @@ export class MetalLBMirror {
   ): Promise<void> {
     const { client, log } = this.o;
     const resOf = (kind: PorticoKind): ResourceRef =>
-      kind === 'IPAddressPool' ? POOL_RESOURCE : L2_RESOURCE;
+      ({
+        IPAddressPool: POOL_RESOURCE,
+        L2Advertisement: L2_RESOURCE,
+        BGPPeer: BGP_PEER_RESOURCE,
+        BGPAdvertisement: BGP_ADVERTISEMENT_RESOURCE,
+      })[kind];
     const sourceFor = (o: PorticoObject) => {
       const text = o.metadata?.annotations?.[SOURCE_ANNOTATION];
       const s = conv.sources.find((x) => sourceRefText(x) === text);

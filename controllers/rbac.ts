@@ -25,9 +25,11 @@ export const CONTROLLER_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
  * does: controllers/metallb-mirror.ts). Discovery of metallb.io needs no grant (system:discovery).
  */
 export const CONTROLLER_METALLB_RULES: readonly PolicyRule[] = [
+  // Informers on what MetalLB's configuration is made of (Communities: aliases the BGP
+  // advertisements name).
   {
     apiGroups: ['metallb.io'],
-    resources: ['ipaddresspools', 'l2advertisements'],
+    resources: ['ipaddresspools', 'l2advertisements', 'bgppeers', 'bgpadvertisements', 'communities'],
     verbs: ['get', 'list', 'watch'],
   },
   // Before deleting a mirror: are MetalLB's CRDs being deleted (MetalLB uninstalled)? Then keep them.
@@ -35,18 +37,20 @@ export const CONTROLLER_METALLB_RULES: readonly PolicyRule[] = [
     apiGroups: ['apiextensions.k8s.io'],
     resources: ['customresourcedefinitions'],
     verbs: ['get'],
-    resourceNames: ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io'],
+    resourceNames: [
+      'ipaddresspools.metallb.io',
+      'l2advertisements.metallb.io',
+      'bgppeers.metallb.io',
+      'bgpadvertisements.metallb.io',
+      'communities.metallb.io',
+    ],
   },
-  // Listed once at start, only to report them: Portico has no BGP mode yet.
-  {
-    apiGroups: ['metallb.io'],
-    resources: ['bgppeers', 'bgpadvertisements', 'communities', 'bfdprofiles'],
-    verbs: ['list'],
-  },
+  // The pool informer is the controller's own (base rules); the others are the mirror's. Writes are
+  // PUT with the cached resourceVersion (update), never a blind patch.
   { apiGroups: [GROUP], resources: [PLURALS.IPAddressPool], verbs: ['create', 'update', 'delete'] },
   {
     apiGroups: [GROUP],
-    resources: [PLURALS.L2Advertisement],
+    resources: [PLURALS.L2Advertisement, PLURALS.BGPPeer, PLURALS.BGPAdvertisement],
     verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
   },
 ];

@@ -25,7 +25,8 @@ import {
   loadKubeConfig,
 } from '../lib/kube/index.ts';
 import { createRegistry } from '../lib/observe/metrics.ts';
-import { createLogger, startObserveServer } from './observe.ts';
+import { createLogger, DNS_EVENT_LOOP_SAMPLE_MS, startObserveServer } from './observe.ts';
+import { udpFallbackWarning } from './server/native-udp.ts';
 import { type DnsServer, type DnsServerOptions, startDnsServer } from './server/server.ts';
 import { ClusterSources, DNSZONE_RESOURCE } from './sources/cluster.ts';
 import { type Projection, project } from './sources/project.ts';
@@ -335,7 +336,10 @@ export async function runKubernetes(o: KubernetesOptions): Promise<KubernetesPro
     address: o.address ?? '127.0.0.1',
     port: o.port ?? 5353,
     workers: o.workers ?? 1,
-    registry: createRegistry({ labels: { component: 'dns' } }),
+    registry: createRegistry({
+      labels: { component: 'dns' },
+      eventLoopMonitoringPrecisionMs: DNS_EVENT_LOOP_SAMPLE_MS,
+    }),
   });
   const sources = startKubernetesSources({
     kubeConfig,
@@ -358,8 +362,10 @@ export async function runKubernetes(o: KubernetesOptions): Promise<KubernetesPro
         beforeScrape: () => server.collect(),
       })
     : undefined;
+  const fallback = udpFallbackWarning(o.udpIo, server.udpIo);
+  if (fallback) log.warn(fallback);
   log.info(
-    { address: server.address, port: server.port, observe: obs?.port },
+    { address: server.address, port: server.port, udpIo: server.udpIo, observe: obs?.port },
     `serving DNS on ${server.address}:${server.port} (udp+tcp) from Kubernetes; SERVFAIL until caches have synced`,
   );
   return {

@@ -8,7 +8,8 @@
 
 import { FlagError, OBSERVE_FLAGS, parseFlags } from '../lib/observe/flags.ts';
 import { createRegistry } from '../lib/observe/metrics.ts';
-import { createLogger, startObserveServer } from './observe.ts';
+import { createLogger, DNS_EVENT_LOOP_SAMPLE_MS, startObserveServer } from './observe.ts';
+import { udpFallbackWarning } from './server/native-udp.ts';
 import type { RateLimitOptions } from './server/rrl.ts';
 import { type DnsServer, startDnsServer } from './server/server.ts';
 import { loadZoneFile, watchZoneFile } from './static.ts';
@@ -26,7 +27,9 @@ export const usage = `usage: node dns/main.ts (--config FILE | --kubernetes | --
   --max-udp-payload N     EDNS UDP payload cap (default 1232)
   --rate-limit N          responses per second per /24 (v4) or /56 (v6); off by default
   --udp-io auto|native|node  UDP path: batched recvmmsg/sendmmsg addon (dns/native) or node:dgram
-                          (default auto: native when built)
+                          (default auto: native when built; a warning is logged when it is not)
+  --udp-rcvbuf BYTES      UDP socket receive buffer (default 4194304, capped by net.core.rmem_max;
+                          0 = the kernel's default)
   --metrics-address ADDR  serve /metrics /healthz /readyz, e.g. 127.0.0.1:9153 (off by default)
   --log-level LEVEL       pino level (default info)
   --help`;
@@ -42,6 +45,7 @@ export interface StandaloneOptions {
   observe?: string;
   logLevel?: string;
   udpIo?: 'auto' | 'native' | 'node';
+  udpRcvbuf?: number;
   /** Debounce for file reloads. */
   reloadDebounceMs?: number;
 }
@@ -63,7 +67,11 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
     ...(o.maxUdpPayload !== undefined ? { maxUdpPayload: o.maxUdpPayload } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
     ...(o.udpIo ? { udpIo: o.udpIo } : {}),
-    registry: createRegistry({ labels: { component: 'dns' } }),
+    ...(o.udpRcvbuf !== undefined ? { udpRcvbuf: o.udpRcvbuf } : {}),
+    registry: createRegistry({
+      labels: { component: 'dns' },
+      eventLoopMonitoringPrecisionMs: DNS_EVENT_LOOP_SAMPLE_MS,
+    }),
   });
   const table = new ZoneTable();
   const apply = (reason: string, s: typeof specs) => {
@@ -88,6 +96,8 @@ export async function runStandalone(o: StandaloneOptions): Promise<Standalone> {
         logger: log,
       })
     : undefined;
+  const fallback = udpFallbackWarning(o.udpIo, server.udpIo);
+  if (fallback) log.warn(fallback);
   log.info(
     { address: server.address, port: server.port, udpIo: server.udpIo, observe: obs?.port },
     `serving DNS on ${server.address}:${server.port} (udp+tcp); try: dig @${server.address} -p ${server.port} <name>`,
@@ -135,6 +145,7 @@ async function main(argv: string[]): Promise<void> {
     'max-udp-payload': { type: 'string' },
     'rate-limit': { type: 'string' },
     'udp-io': { type: 'string' },
+    'udp-rcvbuf': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -153,6 +164,7 @@ async function main(argv: string[]): Promise<void> {
     ...(values['metrics-address'] ? { observe: values['metrics-address'] } : {}),
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
     ...(values['udp-io'] !== undefined ? { udpIo: parseUdpIo(values['udp-io']) } : {}),
+    ...(values['udp-rcvbuf'] !== undefined ? { udpRcvbuf: intArg('udp-rcvbuf', values['udp-rcvbuf'])! } : {}),
   };
   const kubernetes = values.kubernetes === true || values.kubeconfig !== undefined;
   if (values.config !== undefined && kubernetes)

@@ -34,9 +34,11 @@ import { runIfEntrypoint } from '../../lib/observe/entrypoint.ts';
 
 export const USAGE = `usage: portico migrate metallb [-f FILE|DIR]... [--from-cluster] [flags]
 
-Prints Portico IPAddressPools and L2Advertisements equivalent to MetalLB's (metallb.io/v1beta1
-IPAddressPool, L2Advertisement), ready for \`kubectl apply -f -\`. Everything that cannot be
-carried (BGP mode, fields Portico lacks) is reported as a warning; nothing is dropped silently.
+Prints Portico IPAddressPools, L2Advertisements, BGPPeers and BGPAdvertisements equivalent to
+MetalLB's (metallb.io IPAddressPool, L2Advertisement, BGPPeer v1beta2/v1beta1, BGPAdvertisement;
+Community aliases are resolved), ready for \`kubectl apply -f -\`. Everything that cannot be
+carried (BFD, VRFs, plain-text passwords, fields Portico lacks) is reported as a warning; nothing is
+dropped silently, and a plain-text BGP password is never printed.
 
   -f, --filename FILE|DIR   MetalLB manifests (YAML or JSON; a directory: its *.yaml, *.yml and
                             *.json files; "-" = stdin). Repeatable.
@@ -46,6 +48,9 @@ carried (BGP mode, fields Portico lacks) is reported as a warning; nothing is dr
       --kubeconfig PATH     kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
       --lb-class CLASS      the loadBalancerClass Portico will serve, for the Service check
                             (default portico.dev/lb)
+      --portico-namespace NS
+                            the namespace Portico runs in (its speaker reads BGP password
+                            Secrets only there; default portico-system)
   -o, --output yaml|json    yaml (default): documents with the findings as leading # comments;
                             json: one v1 List
   -h, --help
@@ -72,6 +77,7 @@ interface Options {
   output: 'yaml' | 'json';
   kubeconfig?: string;
   lbClass?: string;
+  porticoNamespace: string;
 }
 
 type Parsed = { ok: true; help: boolean; options: Options } | { ok: false; error: string };
@@ -100,6 +106,7 @@ export function parseMigrateArgs(args: string[]): Parsed {
         'all-namespaces': { type: 'boolean', short: 'A' },
         kubeconfig: { type: 'string' },
         'lb-class': { type: 'string' },
+        'portico-namespace': { type: 'string' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -123,14 +130,32 @@ export function parseMigrateArgs(args: string[]): Parsed {
     (all || ns !== undefined || values.kubeconfig !== undefined || values['lb-class'] !== undefined)
   )
     return { ok: false, error: '-n, -A, --kubeconfig and --lb-class apply to --from-cluster only' };
-  const options: Options = { files, fromCluster, namespace: all ? null : (ns ?? 'metallb-system'), output };
+  const porticoNs = (values['portico-namespace'] as string | undefined) ?? DEFAULT_PORTICO_NAMESPACE;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(porticoNs) || porticoNs.length > 63)
+    return { ok: false, error: `--portico-namespace: ${JSON.stringify(porticoNs)} is not a namespace name` };
+  const options: Options = {
+    files,
+    fromCluster,
+    namespace: all ? null : (ns ?? 'metallb-system'),
+    output,
+    porticoNamespace: porticoNs,
+  };
   if (typeof values.kubeconfig === 'string') options.kubeconfig = values.kubeconfig;
   if (typeof values['lb-class'] === 'string') options.lbClass = values['lb-class'];
   return { ok: true, help: false, options };
 }
 
+/** Where the chart is installed in the README (and the controller's default Lease namespace). */
+export const DEFAULT_PORTICO_NAMESPACE = 'portico-system';
+
 function defaults(): Options {
-  return { files: [], fromCluster: false, namespace: 'metallb-system', output: 'yaml' };
+  return {
+    files: [],
+    fromCluster: false,
+    namespace: 'metallb-system',
+    output: 'yaml',
+    porticoNamespace: DEFAULT_PORTICO_NAMESPACE,
+  };
 }
 
 // ------------------------------------------------------------------------------------- reading
@@ -187,7 +212,7 @@ export async function readInputFiles(paths: readonly string[]): Promise<unknown[
   return out;
 }
 
-/** The MetalLB resources read from a cluster (BGP kinds only to report them). */
+/** The MetalLB resources read from a cluster (BFD profiles only to report them). */
 export const METALLB_RESOURCES: ReadonlyArray<ResourceRef & { kind: string; versions: string[] }> = [
   { kind: 'IPAddressPool', plural: 'ipaddresspools', versions: ['v1beta1'] },
   { kind: 'L2Advertisement', plural: 'l2advertisements', versions: ['v1beta1'] },
@@ -233,7 +258,9 @@ export async function readCluster(client: KubeClient, namespace: string | null):
 // ------------------------------------------------------------------------------------- printing
 
 function objectsOf(r: ConversionResult): Array<Record<string, unknown>> {
-  return [...r.pools, ...r.l2Advertisements] as unknown as Array<Record<string, unknown>>;
+  return [...r.pools, ...r.l2Advertisements, ...r.bgpPeers, ...r.bgpAdvertisements] as unknown as Array<
+    Record<string, unknown>
+  >;
 }
 
 export function renderYaml(r: ConversionResult, inputCount: number): string {
@@ -320,7 +347,7 @@ export async function main(args: string[], io: MigrateIO): Promise<number> {
     }
     throw err;
   }
-  const result = convertMetalLB(input, { mode: 'migrate' });
+  const result = convertMetalLB(input, { mode: 'migrate', porticoNamespace: o.porticoNamespace });
   if (services !== null) result.findings.push(...checkServices(services, result.pools, o.lbClass));
   for (const f of result.findings) await write(io.stderr, `${f.level}: ${formatFinding(f)}\n`);
   await write(

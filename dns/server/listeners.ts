@@ -37,6 +37,8 @@ export interface ListenerOptions {
    * 'auto' = native when the addon loads. Default 'auto'.
    */
   udpIo?: 'auto' | 'native' | 'node';
+  /** SO_RCVBUF requested for the UDP socket (the kernel caps it at net.core.rmem_max); 0 = the kernel's default. */
+  udpRcvbuf?: number;
 }
 
 export interface Listeners {
@@ -52,11 +54,15 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
+/** Default SO_RCVBUF request: bursts beyond one event-loop turn queue in the kernel instead of being lost. */
+export const DEFAULT_UDP_RCVBUF = 4 * 1024 * 1024;
+
 function bindUdp(
   type: 'udp4' | 'udp6',
   address: string,
   port: number,
   reusePort: boolean,
+  rcvbuf: number,
 ): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket({
@@ -65,7 +71,7 @@ function bindUdp(
       reusePort,
       // Bursts beyond one event-loop turn queue in the kernel; a larger buffer turns them into latency
       // instead of loss. The kernel clamps this to net.core.rmem_max / wmem_max.
-      recvBufferSize: 4 * 1024 * 1024,
+      ...(rcvbuf > 0 ? { recvBufferSize: rcvbuf } : {}),
       sendBufferSize: 1024 * 1024,
       // The destination is always a literal address from rinfo: skip dns.lookup's nextTick hop.
       lookup: (addr, _opts, cb) =>
@@ -97,6 +103,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   const tcpOpts: AnswerOptions = { tcp: true, maxUdpPayload: o.maxUdpPayload };
   const info: AnswerInfo = { qtype: 0, rcode: 0, truncated: false };
   const type = isIPv6(o.address) ? 'udp6' : 'udp4';
+  const rcvbuf = o.udpRcvbuf ?? DEFAULT_UDP_RCVBUF;
 
   const handle = (msg: Uint8Array, tcp: boolean): Uint8Array | null => {
     const sampled = stats.shouldSample();
@@ -168,13 +175,16 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
         o.address,
         o.port,
         o.reusePort,
-        stats.queries,
+        rcvbuf,
+        // With rate limiting nothing is replayed: the event loop reads the socket itself.
+        !limiter,
+        stats.queries.length,
         () => replayCell,
         serveNative,
       );
       port = native.port;
     } else {
-      udp = await bindUdp(type, o.address, o.port, o.reusePort);
+      udp = await bindUdp(type, o.address, o.port, o.reusePort, rcvbuf);
       port = udp.address().port;
     }
     try {
@@ -244,17 +254,21 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     sock.on('close', () => conns.delete(sock));
   });
 
-  // The native path counts in C: [0] send failures, [1] datagrams too large for a receive slot,
-  // [2] replayed answers (each also counted in its stats.queries cell by the addon).
-  let nativeSeen = [0, 0, 0];
+  // The native path counts in C: [0]+[3] send failures, [1] datagrams too large for a receive slot,
+  // [2] replayed answers, each also counted per query cell in replayStats (written by the addon's
+  // receive thread, added to this thread's counts here).
+  let nativeSeen = [0, 0, 0, 0];
   const drain = (): StatsSnapshot => {
-    if (native) {
-      stats.sendErrors += native.counters[0]! - nativeSeen[0]!;
-      stats.dropped += native.counters[1]! - nativeSeen[1]!;
-      stats.replayed += native.counters[2]! - nativeSeen[2]!;
-      nativeSeen = [native.counters[0]!, native.counters[1]!, native.counters[2]!];
-    }
-    return stats.drain();
+    if (!native) return stats.drain();
+    const c = native.counters;
+    stats.sendErrors += c[0]! - nativeSeen[0]! + (c[3]! - nativeSeen[3]!);
+    stats.dropped += c[1]! - nativeSeen[1]!;
+    stats.replayed += c[2]! - nativeSeen[2]!;
+    nativeSeen = [c[0]!, c[1]!, c[2]!, c[3]!];
+    const snap = stats.drain();
+    const r = native.replayStats;
+    for (let i = 0; i < snap.queries.length; i++) snap.queries[i]! += r[i]!;
+    return snap;
   };
 
   return {

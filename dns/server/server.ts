@@ -54,6 +54,8 @@ export interface DnsServerOptions {
   statsIntervalMs?: number;
   /** UDP I/O path: 'auto' (batched native when built, else node:dgram), 'native' or 'node'. */
   udpIo?: 'auto' | 'native' | 'node';
+  /** SO_RCVBUF for UDP sockets; 0 = the kernel's default. Default 4 MiB (capped by net.core.rmem_max). */
+  udpRcvbuf?: number;
 }
 
 export interface DnsServer {
@@ -88,6 +90,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     reusePort: workers > 1,
     latencySampleEvery: opts.latencySampleEvery ?? 16,
     udpIo: opts.udpIo ?? 'auto',
+    ...(opts.udpRcvbuf !== undefined ? { udpRcvbuf: opts.udpRcvbuf } : {}),
   };
   const metrics = new DnsMetrics(opts.registry, listenerOpts.latencySampleEvery);
   let synced = false;

@@ -221,6 +221,7 @@ const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) =>
 /** The BGP plan of one node. Pure and deterministic; never throws on any object content. */
 export function plan(input: PlanInput): Plan {
   const problems: Problem[] = [];
+  const conflictProblems: Problem[] = [];
   const labels = input.node.labels;
 
   // Peers on this node.
@@ -337,7 +338,10 @@ export function plan(input: PlanInput): Plan {
             for (const c of communities) a.communities.add(c);
             for (const l of large) a.large.set(l.join(':'), l);
             if (s.localPref !== undefined) {
-              if (!a.prefs.has(s.localPref)) a.prefs.set(s.localPref, adv.metadata.name ?? '');
+              // The lowest name per value, whatever order the informers delivered them in.
+              const name = adv.metadata.name ?? '';
+              const had = a.prefs.get(s.localPref);
+              if (had === undefined || name < had) a.prefs.set(s.localPref, name);
               a.localPref = Math.max(a.localPref ?? s.localPref, s.localPref);
             }
             table.set(prefix, a);
@@ -366,7 +370,7 @@ export function plan(input: PlanInput): Plan {
         const message = `prefix ${prefix}: advertisements set different localPref values: ${names}; using ${a.localPref}`;
         if (!conflicts.has(message)) {
           conflicts.add(message);
-          problems.push({ object: `BGPAdvertisement/${[...a.prefs.values()].sort()[0]}`, message });
+          conflictProblems.push({ object: `BGPAdvertisement/${[...a.prefs.values()].sort()[0]}`, message });
         }
       }
       list.push(r);
@@ -374,5 +378,10 @@ export function plan(input: PlanInput): Plan {
     list.sort(compareRoutes);
     out.push({ ...base, routes: list });
   }
+  // By object (stable: each object's own checks keep their order; localPref conflicts, whose order
+  // follows the Services', are sorted among themselves), so any informer order gives the same Events.
+  conflictProblems.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+  problems.push(...conflictProblems);
+  problems.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
   return { peers: out, problems };
 }

@@ -77,8 +77,13 @@ describe.skipIf(skipUnless({ binaries: ['helm'] }))('helm chart', () => {
       expect.arrayContaining([
         {
           apiGroups: ['metallb.io'],
-          resources: ['ipaddresspools', 'l2advertisements'],
+          resources: ['ipaddresspools', 'l2advertisements', 'bgppeers', 'bgpadvertisements', 'communities'],
           verbs: ['get', 'list', 'watch'],
+        },
+        {
+          apiGroups: ['portico.dev'],
+          resources: ['l2advertisements', 'bgppeers', 'bgpadvertisements'],
+          verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
         },
       ]),
     );

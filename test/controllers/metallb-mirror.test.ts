@@ -1,7 +1,8 @@
 // The mirror's pure planner: creates what is missing, updates only its own objects and only when
 // they differ (CRD defaults included, so a resync writes nothing), never touches a user-made object
 // of the same name (conflict), keeps the last good mirror of a MetalLB object that became
-// unusable, and deletes mirrors whose MetalLB object is gone.
+// unusable, and deletes mirrors whose MetalLB object is gone — for pools, L2Advertisements,
+// BGPPeers and BGPAdvertisements alike.
 import { describe, expect, test } from 'vitest';
 import { type ExistingObject, planMirror, withDefaults } from '../../controllers/metallb-mirror.ts';
 import { convertMetalLB, MIRRORED_LABEL, SOURCE_ANNOTATION } from '../../lib/api/metallb.ts';
@@ -18,7 +19,20 @@ const ml2 = (name: string, spec: unknown) => ({
   metadata: { name, namespace: 'metallb-system' },
   spec,
 });
-const convert = (objs: unknown[]) => convertMetalLB(objs, { mode: 'mirror' });
+const mpeer = (name: string, spec: unknown) => ({
+  apiVersion: 'metallb.io/v1beta2',
+  kind: 'BGPPeer',
+  metadata: { name, namespace: 'metallb-system' },
+  spec,
+});
+const madv = (name: string, spec?: unknown) => ({
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'BGPAdvertisement',
+  metadata: { name, namespace: 'metallb-system' },
+  ...(spec === undefined ? {} : { spec }),
+});
+const convert = (objs: unknown[]) =>
+  convertMetalLB(objs, { mode: 'mirror', porticoNamespace: 'metallb-system' });
 
 /** What the apiserver would hold after the mirror wrote `o`. */
 function stored(o: ReturnType<typeof withDefaults>, rv = '1'): ExistingObject {
@@ -125,5 +139,81 @@ describe('planMirror', () => {
         why: 'L2Advertisement metallb-system/l2 no longer produces it',
       }),
     ]);
+  });
+
+  test('BGPPeers and BGPAdvertisements are mirrored too, with their CRD defaults written out', () => {
+    const conv = convert([
+      mpeer('tor-a', { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.1', holdTime: '9s' }),
+      madv('routed', { ipAddressPools: ['a'], communities: ['64512:1'] }),
+      madv('everything'),
+    ]);
+    const plan = planMirror(conv, []);
+    expect(
+      plan.map((a) => (a.op === 'create' ? `${a.object.kind}/${a.object.metadata?.name}` : a.op)),
+    ).toEqual(['BGPPeer/tor-a', 'BGPAdvertisement/everything', 'BGPAdvertisement/routed']);
+    const spec = (i: number) => (plan[i]!.op === 'create' ? plan[i]!.object.spec : undefined);
+    expect(spec(0)).toEqual({
+      myASN: 64512,
+      peerASN: 64513,
+      peerAddress: '10.0.0.1',
+      holdTime: '9s',
+      peerPort: 179,
+      ebgpMultiHop: false,
+      enableGracefulRestart: false,
+    });
+    // No spec stays no spec (structural defaults apply inside an existing object only).
+    expect(spec(1)).toBeUndefined();
+    expect(spec(2)).toEqual({
+      ipAddressPools: ['a'],
+      communities: ['64512:1'],
+      aggregationLength: 32,
+      aggregationLengthV6: 128,
+    });
+    // Level-based: what it wrote plans nothing.
+    const existing = plan
+      .map((a) => (a.op === 'create' ? stored(a.object) : undefined))
+      .filter((x) => x !== undefined);
+    expect(planMirror(conv, existing)).toEqual([]);
+  });
+
+  test('a BGPPeer edit updates, an unusable one is held, a deleted one goes; a user-made one is never touched', () => {
+    const peerSpec = { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.1' };
+    const good = convert([mpeer('tor-a', peerSpec), mpeer('tor-b', peerSpec)]);
+    const existing = good.bgpPeers.map((p) => stored(withDefaults(p as never), '5'));
+    const user: ExistingObject = { kind: 'BGPPeer', name: 'mine', spec: { myASN: 1 } };
+    const plan = planMirror(
+      convert([
+        mpeer('tor-a', { ...peerSpec, holdTime: '9s' }),
+        mpeer('tor-b', { ...peerSpec, vrf: 'red' }),
+        mpeer('mine', peerSpec),
+      ]),
+      [...existing, user],
+    );
+    expect(plan).toEqual([
+      { op: 'conflict', kind: 'BGPPeer', name: 'mine', source: expect.objectContaining({ name: 'mine' }) },
+      expect.objectContaining({ op: 'update', resourceVersion: '5' }),
+      expect.objectContaining({ op: 'hold', kind: 'BGPPeer', name: 'tor-b' }),
+    ]);
+    expect(planMirror(convert([]), existing)).toEqual([
+      expect.objectContaining({
+        op: 'delete',
+        kind: 'BGPPeer',
+        name: 'tor-a',
+        why: 'BGPPeer metallb-system/tor-a is gone',
+      }),
+      expect.objectContaining({
+        op: 'delete',
+        kind: 'BGPPeer',
+        name: 'tor-b',
+        why: 'BGPPeer metallb-system/tor-b is gone',
+      }),
+    ]);
+  });
+
+  test('mirrors of a kind whose MetalLB CRD is not watched are never deleted on that evidence', () => {
+    const good = convert([mpeer('tor-a', { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.1' })]);
+    const existing = good.bgpPeers.map((p) => stored(withDefaults(p as never)));
+    expect(planMirror(convert([]), existing, ['BGPPeer', 'BGPAdvertisement'])).toEqual([]);
+    expect(planMirror(convert([]), existing, ['BGPAdvertisement'])).toHaveLength(1);
   });
 });

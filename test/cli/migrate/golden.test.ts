@@ -1,12 +1,14 @@
 // `portico migrate metallb -f` on the example manifests in test/fixtures/metallb/: stdout and the
 // findings on stderr must equal the reviewed goldens. UPDATE_GOLDEN=1 rewrites them (then review
-// the diff). Also: every object printed is valid for Portico's allocator (no Invalid pool).
+// the diff). Also: every object printed is valid for Portico's allocator (no Invalid pool) and
+// every BGP object passes Portico's BGP checks; bgp.yaml's plain-text password is printed nowhere.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { compilePool } from '../../../controllers/ipam/pool.ts';
+import { checkAdvertisement, checkPeer } from '../../../lib/api/bgp.ts';
 import { runMigrate } from './support.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'metallb');
@@ -32,6 +34,10 @@ describe('portico migrate metallb -f: golden output on example manifests', () =>
       expect(comments).toEqual(r.err.trimEnd().split('\n').filter(Boolean));
       for (const doc of parseAllDocuments(r.out)) {
         const o = doc.toJS() as { kind: string; metadata: { name: string }; spec: never } | null;
+        // Every BGP object passes Portico's own checks (the ones the CRD's CEL repeats).
+        if (o?.kind === 'BGPPeer') expect(checkPeer(o as never), o.metadata.name).toEqual([]);
+        if (o?.kind === 'BGPAdvertisement')
+          expect(checkAdvertisement(o as never), o.metadata.name).toEqual([]);
         if (o?.kind !== 'IPAddressPool') continue;
         const c = compilePool({ name: o.metadata.name, spec: o.spec });
         expect(c.errors, o.metadata.name).toEqual([]);
@@ -51,8 +57,36 @@ describe('portico migrate metallb -f: golden output on example manifests', () =>
     // crds.yaml holds CustomResourceDefinitions: noted and ignored, not an error.
     expect(names).toContain('IPAddressPool/lan');
     expect(names).toContain('L2Advertisement/office-edge-2');
-    expect(r.err).toContain('BGP mode is not supported yet; 4 objects not carried');
+    expect(names).toContain('BGPPeer/tor-a');
+    expect(names).toContain('BGPAdvertisement/routed');
+    expect(r.err).not.toContain('not supported yet');
+    // The plain-text password in bgp.yaml is in no output, JSON included.
+    expect(r.out).not.toContain('s3cret-do-not-print');
+    expect(r.err).not.toContain('s3cret-do-not-print');
     expect(r.out).not.toContain('# warning');
+  });
+});
+
+describe('portico migrate metallb: BGP', () => {
+  test('--portico-namespace: a passwordSecret already in that namespace needs no copy; elsewhere the warning names both', async () => {
+    const file = join(DIR, 'bgp.yaml');
+    const same = await runMigrate(['metallb', '-f', file, '--portico-namespace', 'metallb-system']);
+    expect(same.code).toBe(0);
+    expect(same.err).not.toContain('BGPPeer/tor-a spec.passwordSecret');
+    expect(same.err).toContain(
+      'create that Secret in metallb-system with `kubectl -n metallb-system create secret generic tor-b-bgp-password',
+    );
+    const other = await runMigrate(['metallb', '-f', file, '--portico-namespace', 'lb']);
+    expect(other.err).toContain(
+      "BGPPeer/tor-a spec.passwordSecret: MetalLB reads Secret tor-a-md5 in metallb-system; Portico's speaker reads Secrets only in lb: copy it there",
+    );
+    for (const r of [same, other]) expect(`${r.out}${r.err}`).not.toContain('s3cret-do-not-print');
+  });
+
+  test('a bad --portico-namespace is a usage error', async () => {
+    const r = await runMigrate(['metallb', '-f', 'x', '--portico-namespace', 'Not_A_Namespace']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--portico-namespace: "Not_A_Namespace" is not a namespace name');
   });
 });
 

@@ -27,6 +27,7 @@ import {
 } from '../../../lib/kube/index.ts';
 import { leaseBody, microTime } from '../../../speaker/kube/peers.ts';
 import { announcedCondition } from '../../../speaker/kube/status.ts';
+import { installCrdFiles } from '../../envtest/crds.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../envtest/index.ts';
 import { cachedKubectl } from '../../envtest/provision.ts';
 import { strictPrereqs } from '../../support/require.ts';
@@ -348,6 +349,123 @@ describe('portico status / why against a real apiserver', () => {
     for (const n of [ns, sys]) await del(`/api/v1/namespaces/${n}`);
     client.close();
     await plane.stop();
+  });
+
+  test('migrate metallb --from-cluster: MetalLB BGP objects become Portico ones the apiserver accepts; the password is printed nowhere', async () => {
+    // MetalLB's objects in their own namespace; Portico "runs" in `sys`.
+    await installCrdFiles(plane.kubeConfig(), [join(REPO_ROOT, 'test', 'fixtures', 'metallb', 'crds.yaml')]);
+    const mlb = `${id}-mlb`;
+    const secret = 'cli-plaintext-md5';
+    await client.create(Resources.namespaces, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: mlb },
+    });
+    const post = async (version: string, plural: string, body: Record<string, unknown>) => {
+      // A CRD just installed may take a moment to be served.
+      for (let i = 0; ; i++) {
+        try {
+          return await client.request({
+            method: 'POST',
+            path: `/apis/metallb.io/${version}/namespaces/${mlb}/${plural}`,
+            body,
+          });
+        } catch (err) {
+          if (!isNotFound(err) || i > 50) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    const peerName = `${id}-tor`;
+    await post('v1beta2', 'bgppeers', {
+      apiVersion: 'metallb.io/v1beta2',
+      kind: 'BGPPeer',
+      metadata: { name: peerName },
+      spec: {
+        myASN: 64512,
+        dynamicASN: 'external',
+        peerAddress: '192.0.2.1',
+        password: secret,
+        bfdProfile: 'fast',
+      },
+    });
+    const securedName = `${id}-tor-md5`;
+    await post('v1beta2', 'bgppeers', {
+      apiVersion: 'metallb.io/v1beta2',
+      kind: 'BGPPeer',
+      metadata: { name: securedName },
+      spec: {
+        myASN: 64512,
+        peerASN: 64600,
+        peerAddress: '192.0.2.2',
+        passwordSecret: { name: 'md5', namespace: mlb },
+      },
+    });
+    await post('v1beta1', 'communities', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'Community',
+      metadata: { name: `${id}-aliases` },
+      spec: { communities: [{ name: 'edge', value: '64512:10' }] },
+    });
+    const advName = `${id}-routes`;
+    await post('v1beta1', 'bgpadvertisements', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'BGPAdvertisement',
+      metadata: { name: advName },
+      spec: {
+        ipAddressPools: [poolName],
+        communities: ['edge'],
+        localPref: 150,
+        peers: [peerName, securedName],
+      },
+    });
+
+    const res = await cli([
+      'migrate',
+      'metallb',
+      '--from-cluster',
+      '-n',
+      mlb,
+      '--portico-namespace',
+      sys,
+      '-o',
+      'json',
+      ...kc(),
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout + res.stderr).not.toContain(secret);
+    expect(res.stderr).toContain(
+      `warning: BGPPeer/${peerName} spec.password: the plain-text password is not carried`,
+    );
+    expect(res.stderr).toContain(`warning: BGPPeer/${peerName} spec.bfdProfile: "fast": Portico has no BFD`);
+    expect(res.stderr).toContain(
+      `warning: BGPPeer/${securedName} spec.passwordSecret: MetalLB reads Secret md5 in ${mlb}; Portico's speaker reads Secrets only in ${sys}: copy it there`,
+    );
+    const list = JSON.parse(res.stdout) as {
+      items: Array<{ kind: string; metadata: { name: string }; spec: Record<string, unknown> }>;
+    };
+    const byName = new Map(list.items.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+    expect([...byName.keys()].sort()).toEqual([
+      `BGPAdvertisement/${advName}`,
+      `BGPPeer/${peerName}`,
+      `BGPPeer/${securedName}`,
+    ]);
+    expect(byName.get(`BGPPeer/${peerName}`)?.spec.passwordSecret).toEqual({
+      name: `${peerName}-bgp-password`,
+    });
+    expect(byName.get(`BGPAdvertisement/${advName}`)?.spec).toEqual({
+      localPref: 150,
+      communities: ['64512:10'],
+      ipAddressPools: [poolName],
+      peers: [peerName, securedName],
+    });
+    // `kubectl apply`: Portico's CRDs (schemas, CEL rules) accept every object printed.
+    for (const o of list.items) {
+      const plural = o.kind === 'BGPPeer' ? 'bgppeers' : 'bgpadvertisements';
+      await client.request({ method: 'POST', path: `/apis/${API_VERSION}/${plural}`, body: o });
+      await client.request({ method: 'DELETE', path: `/apis/${API_VERSION}/${plural}/${o.metadata.name}` });
+    }
+    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${mlb}` });
   });
 
   test('status -o json: pools, VIPs with node and since, pending, zones, speakers, problems', async () => {

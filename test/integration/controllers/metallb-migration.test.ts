@@ -7,6 +7,9 @@
 //       controllers/rbac.ts (+ the mirror's rules): mirroring, updates, a MetalLB object turned
 //       invalid (Event, last good kept), a user-made pool of the same name (Event, untouched),
 //       a deleted MetalLB pool (its mirror goes).
+// Both carry MetalLB's BGP objects too: a BGPPeer with a plain-text password (never printed; the
+// mirror says on the MetalLB object which Secret to create), a BGPAdvertisement naming a Community
+// alias (resolved), BGP edits and deletions followed, no rewrite by unrelated passes.
 // Plus: enabled before the CRDs exist, the mirror logs why it idles and starts once they appear.
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -35,7 +38,17 @@ import { condition, ips, POOLS_PATH, sleep, TestEnv, until } from './support.ts'
 const CRDS = join(REPO_ROOT, 'test', 'fixtures', 'metallb', 'crds.yaml');
 const METALLB = '/apis/metallb.io/v1beta1';
 const L2_PATH = '/apis/portico.dev/v1alpha1/l2advertisements';
-const CRD_NAMES = ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'bgppeers.metallb.io'];
+const PEERS_PATH = '/apis/portico.dev/v1alpha1/bgppeers';
+const BGPADV_PATH = '/apis/portico.dev/v1alpha1/bgpadvertisements';
+const CRD_NAMES = [
+  'ipaddresspools.metallb.io',
+  'l2advertisements.metallb.io',
+  'bgppeers.metallb.io',
+  'bgpadvertisements.metallb.io',
+  'communities.metallb.io',
+];
+/** The plain-text BGP password of the seeded MetalLB BGPPeer: must never leave the MetalLB object. */
+const PLAIN_PASSWORD = 'envtest-plain-md5-k3y';
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -59,6 +72,8 @@ interface Seeded {
   poolA: string;
   poolB: string;
   l2: string;
+  peer: string;
+  bgpAdv: string;
   /** Service name → the IP MetalLB gave it. */
   before: Map<string, string>;
   net: string;
@@ -66,7 +81,8 @@ interface Seeded {
 
 /**
  * MetalLB's state as it left the cluster: two pools (one restricted to the test namespace, one
- * autoAssign: false), an L2Advertisement, a BGPPeer, and Services holding MetalLB-assigned IPs —
+ * autoAssign: false), an L2Advertisement, a BGPPeer (plain-text password), a BGPAdvertisement of
+ * pool B naming a Community alias, the Community, and Services holding MetalLB-assigned IPs —
  * deliberately not the lowest free addresses, one from the range entry, two sharing one IP.
  */
 async function seedMetalLB(e: TestEnv, third: number): Promise<Seeded> {
@@ -103,10 +119,37 @@ async function seedMetalLB(e: TestEnv, third: number): Promise<Seeded> {
       apiVersion: 'metallb.io/v1beta2',
       kind: 'BGPPeer',
       metadata: { name: `tor-${e.id}` },
-      spec: { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.1' },
+      spec: {
+        myASN: 64512,
+        peerASN: 64513,
+        peerAddress: '10.0.0.1',
+        keepaliveTime: '10s',
+        password: PLAIN_PASSWORD,
+        // What MetalLB's defaulting leaves on every stored v1beta2 peer.
+        peerPort: 179,
+        disableMP: false,
+        dualStackAddressFamily: false,
+        passwordSecret: {},
+      },
     },
     '/apis/metallb.io/v1beta2',
   );
+  await post('communities', {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'Community',
+    metadata: { name: `aliases-${e.id}` },
+    spec: { communities: [{ name: `upstream-${e.id}`, value: '64512:300' }] },
+  });
+  await post('bgpadvertisements', {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'BGPAdvertisement',
+    metadata: { name: `bgp-${e.id}` },
+    spec: {
+      ipAddressPools: [poolB],
+      peers: [`tor-${e.id}`],
+      communities: [`upstream-${e.id}`, 'large:64512:1:2'],
+    },
+  });
   const services: Array<[string, string, Record<string, string>, number]> = [
     ['s1', `${net}.5`, { 'metallb.io/ip-allocated-from-pool': poolA }, 80],
     ['s2', `${net}.103`, { 'metallb.io/ip-allocated-from-pool': poolA }, 80],
@@ -142,7 +185,7 @@ async function seedMetalLB(e: TestEnv, third: number): Promise<Seeded> {
     );
     before.set(name, ip);
   }
-  return { poolA, poolB, l2, before, net };
+  return { poolA, poolB, l2, peer: `tor-${e.id}`, bgpAdv: `bgp-${e.id}`, before, net };
 }
 
 /** Every Service kept its MetalLB IP, and Portico now vouches for it (IPAllocated=True, pool annotation). */
@@ -201,6 +244,7 @@ describe('MetalLB migration on a live cluster', () => {
     // Registered before the controller starts, so it runs after the controller stopped (cleanups run
     // in reverse): a running mirror would re-create what we delete.
     e.onCleanup(() => deleteLabelled(e, POOLS_PATH, [`mlb-${e.id}-late`]));
+    e.onCleanup(() => deleteLabelled(e, PEERS_PATH, [`mlb-${e.id}-late-peer`]));
     const { logger, lines } = capturingLogger();
     const ctl = await e.start({
       metallbCompat: true,
@@ -247,6 +291,28 @@ describe('MetalLB migration on a live cluster', () => {
     );
     expect(mirrored.metadata.labels?.[MIRRORED_LABEL]).toBe('metallb');
     expect(mirrored.spec.addresses).toEqual(['100.64.9.16/30']);
+    // A BGPPeer too, whether or not metallb.io/v1beta2 was served yet when the mirror started
+    // (kinds that appear later are picked up on the probe interval).
+    await until(
+      () =>
+        e.client.request({
+          method: 'POST',
+          path: `/apis/metallb.io/v1beta2/namespaces/${e.ns}/bgppeers`,
+          body: {
+            apiVersion: 'metallb.io/v1beta2',
+            kind: 'BGPPeer',
+            metadata: { name: `mlb-${e.id}-late-peer` },
+            spec: { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.9' },
+          },
+        }),
+      10_000,
+      'v1beta2 served',
+    );
+    await until(
+      () => e.client.request({ path: `${PEERS_PATH}/mlb-${e.id}-late-peer` }),
+      20_000,
+      'mirrored BGPPeer',
+    );
   });
 
   describe('with the metallb.io CRDs installed', () => {
@@ -282,7 +348,13 @@ describe('MetalLB migration on a live cluster', () => {
         sharedKubeconfigPath(),
       );
       expect(r.code, r.err).toBe(0);
-      expect(r.err).toContain(`BGP mode is not supported yet; 1 object not carried: BGPPeer/tor-${e.id}`);
+      expect(r.err).not.toContain('not supported yet');
+      expect(r.out + r.err).not.toContain(PLAIN_PASSWORD);
+      expect(r.err).toContain(
+        `warning: BGPPeer/${s.peer} spec.password: the plain-text password is not carried (Portico takes TCP MD5 keys only from Secrets`,
+      );
+      // Pool B is announced only by BGP in MetalLB: now carried, so nothing to warn about.
+      expect(r.err).not.toContain(`IPAddressPool/${s.poolB}:`);
       expect(r.err).toContain(
         `warning: Service/${e.ns}/stray status.loadBalancer.ingress: ${s.net}.250 is in no converted pool`,
       );
@@ -302,17 +374,42 @@ describe('MetalLB migration on a live cluster', () => {
         `IPAddressPool/${s.poolA}`,
         `IPAddressPool/${s.poolB}`,
         `L2Advertisement/${s.l2}`,
+        `BGPPeer/${s.peer}`,
+        `BGPAdvertisement/${s.bgpAdv}`,
       ]);
-      // kubectl apply -f - (create; the objects are new).
-      for (const d of docs) {
-        await e.client.request({
-          method: 'POST',
-          path: d.kind === 'IPAddressPool' ? POOLS_PATH : L2_PATH,
-          body: d,
-        });
-      }
+      // kubectl apply -f - (create; the objects are new): the real apiserver, with Portico's CRD
+      // schemas and CEL rules, accepts every one of them.
+      const paths: Record<string, string> = {
+        IPAddressPool: POOLS_PATH,
+        L2Advertisement: L2_PATH,
+        BGPPeer: PEERS_PATH,
+        BGPAdvertisement: BGPADV_PATH,
+      };
       e.onCleanup(() => deleteLabelled(e, POOLS_PATH, [s.poolA, s.poolB]));
       e.onCleanup(() => deleteLabelled(e, L2_PATH, [s.l2]));
+      e.onCleanup(() => deleteLabelled(e, PEERS_PATH, [s.peer]));
+      e.onCleanup(() => deleteLabelled(e, BGPADV_PATH, [s.bgpAdv]));
+      for (const d of docs) await e.client.request({ method: 'POST', path: paths[d.kind]!, body: d });
+      const peer = await e.client.request<{ spec: unknown }>({ path: `${PEERS_PATH}/${s.peer}` });
+      expect(peer.spec).toEqual({
+        myASN: 64512,
+        peerASN: 64513,
+        peerAddress: '10.0.0.1',
+        holdTime: '30s',
+        keepaliveTime: '10s',
+        passwordSecret: { name: `${s.peer}-bgp-password` },
+        peerPort: 179,
+        ebgpMultiHop: false,
+        enableGracefulRestart: false,
+      });
+      const bgpAdv = await e.client.request<{ spec: unknown }>({ path: `${BGPADV_PATH}/${s.bgpAdv}` });
+      expect(bgpAdv.spec).toEqual({
+        ipAddressPools: [s.poolB],
+        peers: [s.peer],
+        communities: ['64512:300', 'large:64512:1:2'],
+        aggregationLength: 32,
+        aggregationLengthV6: 128,
+      });
 
       const ctl = await e.start();
       await ctl.whenLeading();
@@ -393,6 +490,8 @@ describe('MetalLB migration on a live cluster', () => {
       await postPool(doomed, ['100.64.33.0/30']);
       e.onCleanup(() => deleteLabelled(e, POOLS_PATH, [s.poolA, s.poolB, clash, doomed]));
       e.onCleanup(() => deleteLabelled(e, L2_PATH, [s.l2]));
+      e.onCleanup(() => deleteLabelled(e, PEERS_PATH, [s.peer]));
+      e.onCleanup(() => deleteLabelled(e, BGPADV_PATH, [s.bgpAdv]));
 
       await until(
         async () => {
@@ -417,12 +516,37 @@ describe('MetalLB migration on a live cluster', () => {
       });
       await ctl.whenLeading(20_000);
       await ctl.metallbMirror?.whenActive(20_000);
-      // BGP objects are read once, only to be reported: never dropped silently.
-      await until(
-        () => lines.some((l) => l.includes('BGP mode is not supported yet; 1 object not carried')),
-        10_000,
-        'BGP warning in the log',
+      // BGP objects are mirrored: the peer (its plain-text password not, with an Event on the
+      // MetalLB object saying which Secret to create), the advertisement with its alias resolved.
+      type BgpJson = {
+        metadata: { labels?: Record<string, string>; generation?: number };
+        spec: Record<string, unknown>;
+      };
+      const getPeer = (name: string) => e.client.request<BgpJson>({ path: `${PEERS_PATH}/${name}` });
+      const getBgpAdv = (name: string) => e.client.request<BgpJson>({ path: `${BGPADV_PATH}/${name}` });
+      const peer = await until(() => getPeer(s.peer), 20_000, 'BGPPeer mirrored');
+      expect(peer.metadata.labels?.[MIRRORED_LABEL]).toBe('metallb');
+      expect(peer.spec).toEqual({
+        myASN: 64512,
+        peerASN: 64513,
+        peerAddress: '10.0.0.1',
+        holdTime: '30s',
+        keepaliveTime: '10s',
+        passwordSecret: { name: `${s.peer}-bgp-password` },
+        peerPort: 179,
+        ebgpMultiHop: false,
+        enableGracefulRestart: false,
+      });
+      const adv = await until(() => getBgpAdv(s.bgpAdv), 20_000, 'BGPAdvertisement mirrored');
+      expect(adv.spec.communities).toEqual(['64512:300', 'large:64512:1:2']);
+      const ev = await e.waitEvent(
+        s.peer,
+        'MetalLBFieldNotCarried',
+        'the plain-text password is not carried',
       );
+      expect(ev.note).toContain(`${s.peer}-bgp-password`);
+      expect(ev.note).not.toContain(PLAIN_PASSWORD);
+      expect(lines.join('')).not.toContain(PLAIN_PASSWORD);
 
       type PoolJson = {
         metadata: { labels?: Record<string, string>; generation?: number };
@@ -491,15 +615,43 @@ describe('MetalLB migration on a live cluster', () => {
         20_000,
         'mirror of the deleted pool gone',
       );
+      // BGP: a MetalLB edit is followed; a deleted BGPAdvertisement takes its mirror with it.
+      await e.client.request({
+        method: 'PATCH',
+        path: `/apis/metallb.io/v1beta2/namespaces/${e.ns}/bgppeers/${s.peer}`,
+        contentType: 'application/merge-patch+json',
+        body: { spec: { holdTime: '9s', keepaliveTime: '3s' } },
+      });
+      await until(async () => (await getPeer(s.peer)).spec.holdTime === '9s', 20_000, 'BGPPeer updated');
+      expect((await getPeer(s.peer)).spec.keepaliveTime).toBe('3s');
+      await e.client.request({
+        method: 'DELETE',
+        path: `${METALLB}/namespaces/${e.ns}/bgpadvertisements/${s.bgpAdv}`,
+      });
+      await until(
+        async () => {
+          try {
+            await getBgpAdv(s.bgpAdv);
+            return false;
+          } catch (err) {
+            return isNotFound(err);
+          }
+        },
+        20_000,
+        'mirror of the deleted BGPAdvertisement gone',
+      );
+      expect(lines.join('')).not.toContain(PLAIN_PASSWORD);
       // After all this, still no Service's IP moved.
       for (const [name, ip] of s.before)
         expect(ips((await e.getService(name)) as ServiceObject), name).toEqual([ip]);
       // Passes triggered by unrelated changes (pool status writes, Services) rewrite no spec.
       const genA = (await getPool(s.poolA)).metadata.generation;
+      const genPeer = (await getPeer(s.peer)).metadata.generation;
       await e.createService('late', { ports: [{ port: 81 }] });
       await e.waitIPs('late', 1, 30_000);
       await sleep(1500);
       expect((await getPool(s.poolA)).metadata.generation).toBe(genA);
+      expect((await getPeer(s.peer)).metadata.generation).toBe(genPeer);
     });
 
     // Last in this block: it deletes the metallb.io CRDs, as uninstalling MetalLB does.
@@ -509,11 +661,19 @@ describe('MetalLB migration on a live cluster', () => {
       const s = await seedMetalLB(e, 40);
       e.onCleanup(() => deleteLabelled(e, POOLS_PATH, [s.poolA, s.poolB]));
       e.onCleanup(() => deleteLabelled(e, L2_PATH, [s.l2]));
+      e.onCleanup(() => deleteLabelled(e, PEERS_PATH, [s.peer]));
+      e.onCleanup(() => deleteLabelled(e, BGPADV_PATH, [s.bgpAdv]));
       const { logger, lines } = capturingLogger();
       const ctl = await e.start({ logger, metallbCompat: true, metallbNamespace: e.ns });
       await ctl.whenLeading();
       await ctl.metallbMirror?.whenActive(20_000);
       await until(() => e.client.request({ path: `${L2_PATH}/${s.l2}` }), 20_000, 'L2Advertisement mirrored');
+      await until(() => e.client.request({ path: `${PEERS_PATH}/${s.peer}` }), 20_000, 'BGPPeer mirrored');
+      await until(
+        () => e.client.request({ path: `${BGPADV_PATH}/${s.bgpAdv}` }),
+        20_000,
+        'BGPAdvertisement mirrored',
+      );
       await expectNoIPMoved(e, s);
 
       for (const n of CRD_NAMES)
@@ -548,6 +708,9 @@ describe('MetalLB migration on a live cluster', () => {
         expect(p.metadata.labels?.[MIRRORED_LABEL], name).toBe('metallb');
       }
       await e.client.request({ path: `${L2_PATH}/${s.l2}` });
+      // The BGP mirrors stay too (the BGP CRDs may go first in an uninstall: routes must not).
+      await e.client.request({ path: `${PEERS_PATH}/${s.peer}` });
+      await e.client.request({ path: `${BGPADV_PATH}/${s.bgpAdv}` });
       for (const [name, ip] of s.before) expect(ips(await e.getService(name)), name).toEqual([ip]);
     });
   });

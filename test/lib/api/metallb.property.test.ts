@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePool, rulesAdmit } from '../../../controllers/ipam/pool.ts';
+import { checkAdvertisement, checkPeer } from '../../../lib/api/bgp.ts';
 import { convertMetalLB, mergeSelectors } from '../../../lib/api/metallb.ts';
 import { matchesSelector, type Selector } from '../../../lib/api/selector.ts';
 import type { LabelSelector } from '../../../lib/api/types.ts';
@@ -53,7 +54,14 @@ describe('MetalLB converter properties', () => {
             fc.anything(),
             fc.record({
               apiVersion: fc.constantFrom('metallb.io/v1beta1', 'metallb.io/v1beta2', 'v1'),
-              kind: fc.constantFrom('IPAddressPool', 'L2Advertisement', 'BGPPeer', 'List'),
+              kind: fc.constantFrom(
+                'IPAddressPool',
+                'L2Advertisement',
+                'BGPPeer',
+                'BGPAdvertisement',
+                'Community',
+                'List',
+              ),
               metadata: fc.record({
                 name: fc.constantFrom('a', 'b', 'B', ''),
                 namespace: fc.constantFrom('x', 'y'),
@@ -67,12 +75,61 @@ describe('MetalLB converter properties', () => {
           const r = convertMetalLB(docs);
           for (const p of r.pools)
             expect(compilePool({ name: p.metadata.name!, spec: p.spec }).errors).toEqual([]);
+          for (const p of r.bgpPeers) expect(checkPeer(p)).toEqual([]);
+          for (const a of r.bgpAdvertisements) expect(checkAdvertisement(a)).toEqual([]);
           for (const s of r.sources) {
             if (s.notCarried !== null) {
               expect(s.outputs).toEqual([]);
               expect(r.findings.some((f) => f.level === 'warning' && f.source?.name === s.name)).toBe(true);
             } else expect(s.outputs.length).toBeGreaterThan(0);
           }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('BGPPeers: whatever the fields, a plain-text password never reaches the output or a finding, and every peer printed passes Portico’s checks', () => {
+    const field = fc.oneof(
+      fc.constant(undefined),
+      fc.integer({ min: -1, max: 70000 }),
+      fc.constantFrom('10.0.0.1', 'fd00::1', '9s', '30s', '0s', 'internal', 'external', '', 'x'),
+      fc.boolean(),
+    );
+    fc.assert(
+      fc.property(
+        fc.record({
+          myASN: field,
+          peerASN: field,
+          dynamicASN: field,
+          peerAddress: field,
+          sourceAddress: field,
+          holdTime: field,
+          keepaliveTime: field,
+          connectTime: field,
+          routerID: field,
+          peerPort: field,
+          ebgpMultiHop: field,
+          passwordSecret: fc.option(
+            fc.record({ name: fc.constantFrom('s', ''), namespace: fc.constantFrom('a', '') }),
+          ),
+        }),
+        fc.constantFrom('metallb.io/v1beta2', 'metallb.io/v1beta1'),
+        (spec, apiVersion) => {
+          const password = 'PLAINTEXT-zq81';
+          const r = convertMetalLB(
+            [
+              {
+                apiVersion,
+                kind: 'BGPPeer',
+                metadata: { name: 'p', namespace: 'x' },
+                spec: { ...spec, password },
+              },
+            ],
+            { porticoNamespace: 'x' },
+          );
+          expect(JSON.stringify(r)).not.toContain(password);
+          for (const p of r.bgpPeers) expect(checkPeer(p, 'x')).toEqual([]);
         },
       ),
       { numRuns: 300 },

@@ -1,6 +1,6 @@
 // Table tests of the MetalLB → Portico converter: one row per field of MetalLB's v1beta1
 // IPAddressPool and L2Advertisement (and the kinds it does not carry), with the exact Portico
-// output and the exact findings.
+// output and the exact findings. BGP kinds: metallb-bgp.test.ts.
 import { describe, expect, test } from 'vitest';
 import {
   checkServices,
@@ -267,7 +267,7 @@ describe('IPAddressPool', () => {
       l2('other', { ipAddressPools: ['q'] }),
     ]);
     expect(texts(r.findings)).toContain(
-      'IPAddressPool/p: no L2Advertisement covers this pool: its VIPs are allocated but not announced (as in MetalLB)',
+      'IPAddressPool/p: no L2Advertisement or BGPAdvertisement covers this pool: its VIPs are allocated but not announced (as in MetalLB)',
     );
   });
 });
@@ -354,13 +354,13 @@ describe('L2Advertisement', () => {
 });
 
 describe('other kinds', () => {
-  test('BGP objects are counted in one warning, never dropped silently', () => {
+  test('BGP objects are carried or explained, never dropped silently (details: metallb-bgp.test.ts)', () => {
     const r = convertMetalLB([
       {
         apiVersion: 'metallb.io/v1beta2',
         kind: 'BGPPeer',
         metadata: { name: 'p1', namespace: 'metallb-system' },
-        spec: {},
+        spec: { myASN: 64512, peerASN: 64513, peerAddress: '10.0.0.1' },
       },
       {
         apiVersion: 'metallb.io/v1beta2',
@@ -372,7 +372,7 @@ describe('other kinds', () => {
         apiVersion: 'metallb.io/v1beta1',
         kind: 'BGPAdvertisement',
         metadata: { name: 'a', namespace: 'metallb-system' },
-        spec: {},
+        spec: { ipAddressPools: ['routed'] },
       },
       {
         apiVersion: 'metallb.io/v1beta1',
@@ -388,11 +388,19 @@ describe('other kinds', () => {
       },
       pool('routed', { addresses: ['10.0.0.0/24'] }),
     ]);
+    expect(r.bgpPeers.map((p) => p.metadata.name)).toEqual(['p1']);
+    expect(r.bgpAdvertisements.map((p) => p.metadata.name)).toEqual(['a']);
+    // A pool announced only by BGP is announced: no finding about it.
     expect(texts(r.findings, 'warning')).toEqual([
-      'BGP mode is not supported yet; 5 objects not carried: BGPAdvertisement/a, BFDProfile/b, Community/c, BGPPeer/p1, BGPPeer/p2',
-      'IPAddressPool/routed: announced only by BGP in MetalLB: Portico allocates from it but announces nothing until an L2Advertisement covers it',
+      'BFDProfile/b: not carried: Portico has no BFD (ADR 100); failures are detected by the BGP hold time',
+      'BGPPeer/p2: not carried: spec.myASN is required',
     ]);
-    expect(r.bgpObjects).toHaveLength(5);
+    expect(r.sources.map((s) => `${s.kind}/${s.name} ${s.outputs.join(',')}`)).toEqual([
+      'BGPAdvertisement/a BGPAdvertisement/a',
+      'BGPPeer/p1 BGPPeer/p1',
+      'BGPPeer/p2 ',
+      'IPAddressPool/routed IPAddressPool/routed',
+    ]);
   });
 
   test('a List is flattened; other groups and status kinds are noted; garbage is a warning; nothing throws', () => {
@@ -411,7 +419,7 @@ describe('other kinds', () => {
       'AddressPool/old: the legacy AddressPool kind (removed in MetalLB 0.14) is not carried: convert it to IPAddressPool + L2Advertisement first',
       'IPAddressPool/Bad_Name metadata.name: "Bad_Name" is not a valid object name; not carried',
       'document[5]: not a Kubernetes object; ignored',
-      'IPAddressPool/p: no L2Advertisement covers this pool: its VIPs are allocated but not announced (as in MetalLB)',
+      'IPAddressPool/p: no L2Advertisement or BGPAdvertisement covers this pool: its VIPs are allocated but not announced (as in MetalLB)',
     ]);
   });
 });
