@@ -35,6 +35,11 @@ export interface BgpSessionRow {
   since: string | null;
   /** The last error when not Established (null when Established or none reported). */
   lastError: string | null;
+  /**
+   * The node's speaker renews its Lease. When not, the row is the last thing a speaker that is gone
+   * wrote: an "Established" there is stale (the router drops the session within its hold time).
+   */
+  speakerLive: boolean;
 }
 
 export interface BgpPeerRow {
@@ -52,7 +57,7 @@ export interface BgpReport {
   peers: BgpPeerRow[];
   /** One per BGPSessionState, sorted by node then peer. */
   sessions: BgpSessionRow[];
-  /** Sessions in state Established. */
+  /** Sessions in state Established whose node's speaker is live. */
   established: number;
   /** BGPPeers with no BGPSessionState on any node, sorted. */
   peersWithoutSession: string[];
@@ -77,7 +82,12 @@ export function sessionPeer(s: BGPSessionState): string {
   return s.status?.peer || s.metadata?.labels?.[BGP_SESSION_LABELS.peer] || '';
 }
 
-export function sessionRow(s: BGPSessionState): BgpSessionRow {
+/** Established and reported by a live speaker: the node really advertises over it. */
+export function sessionUp(r: BgpSessionRow): boolean {
+  return r.state === 'Established' && r.speakerLive;
+}
+
+export function sessionRow(s: BGPSessionState, liveSpeakers: ReadonlySet<string>): BgpSessionRow {
   const st = s.status ?? {};
   const state = st.state ?? 'Unknown';
   const established = state === 'Established';
@@ -90,14 +100,19 @@ export function sessionRow(s: BGPSessionState): BgpSessionRow {
     prefixes: typeof st.prefixesSent === 'number' ? st.prefixesSent : null,
     since: (established ? st.establishedSince || st.lastTransition : st.lastTransition) || null,
     lastError: established ? null : st.lastError || null,
+    speakerLive: liveSpeakers.has(sessionNode(s)),
   };
 }
 
 /** The BGP part of `portico status`; null when BGP is not in use (no BGPPeer and no session state). */
-export function bgpReport(peers: readonly BGPPeer[], sessions: readonly BGPSessionState[]): BgpReport | null {
+export function bgpReport(
+  peers: readonly BGPPeer[],
+  sessions: readonly BGPSessionState[],
+  liveSpeakers: ReadonlySet<string>,
+): BgpReport | null {
   if (peers.length === 0 && sessions.length === 0) return null;
   const rows = sessions
-    .map(sessionRow)
+    .map((s) => sessionRow(s, liveSpeakers))
     .sort((a, b) => byText(a.node, b.node) || byText(a.peer, b.peer) || byText(a.name, b.name));
   const peerRows: BgpPeerRow[] = [...peers]
     .sort((a, b) => byText(a.metadata?.name ?? '', b.metadata?.name ?? ''))
@@ -110,13 +125,13 @@ export function bgpReport(peers: readonly BGPPeer[], sessions: readonly BGPSessi
         myASN: typeof p.spec?.myASN === 'number' ? p.spec.myASN : null,
         peerASN: typeof p.spec?.peerASN === 'number' ? String(p.spec.peerASN) : (p.spec?.dynamicASN ?? ''),
         sessions: mine.length,
-        established: mine.filter((r) => r.state === 'Established').length,
+        established: mine.filter(sessionUp).length,
       };
     });
   return {
     peers: peerRows,
     sessions: rows,
-    established: rows.filter((r) => r.state === 'Established').length,
+    established: rows.filter(sessionUp).length,
     peersWithoutSession: peerRows.filter((p) => p.sessions === 0).map((p) => p.name),
   };
 }
@@ -149,6 +164,12 @@ export function whyNoSession(peer: BGPPeer, ctx: BgpContext): string {
 export function bgpProblems(r: BgpReport, ctx: BgpContext): string[] {
   const out: string[] = [];
   for (const s of r.sessions) {
+    if (s.state === 'Established' && !s.speakerLive) {
+      out.push(
+        `BGP session of node ${s.node} to peer ${s.peer} reads Established, but the speaker on ${s.node} is not live (no fresh Lease): that state is stale, the router drops the session within its hold time`,
+      );
+      continue;
+    }
     if (s.state === 'Established') continue;
     out.push(
       `BGP session of node ${s.node} to peer ${s.peer}${s.address ? ` (${s.address})` : ''} is ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`,
@@ -189,12 +210,12 @@ export interface PoolBgp {
   advertisements: string[];
   /** Established sessions over which the pool's VIPs go: node selected by an advertisement, peer among its peers. */
   established: BgpPath[];
-  /** Sessions an advertisement would use but that are not Established. */
+  /** Sessions an advertisement would use but that are not Established (or whose speaker is not live). */
   down: BgpSessionRow[];
 }
 
 /**
- * Which Established sessions carry a pool's VIPs: for each session state whose node an
+ * Which Established sessions (of live speakers) carry a pool's VIPs: for each session state whose node an
  * advertisement selecting the pool selects (nodeSelectors, by the Node's labels; a node not in
  * `nodeLabels` matches only selector-less advertisements) and whose peer it names (none = all).
  */
@@ -204,6 +225,7 @@ export function poolBgp(
   advertisements: readonly BGPAdvertisement[],
   sessions: readonly BGPSessionState[],
   nodeLabels: ReadonlyMap<string, Record<string, string> | undefined>,
+  liveSpeakers: ReadonlySet<string>,
 ): PoolBgp {
   const ads = [...advertisements]
     .filter((a) => advertisementSelectsPool(a, pool, poolName))
@@ -211,7 +233,7 @@ export function poolBgp(
   const established: BgpPath[] = [];
   const down: BgpSessionRow[] = [];
   for (const row of sessions
-    .map(sessionRow)
+    .map((s) => sessionRow(s, liveSpeakers))
     .sort((a, b) => byText(a.node, b.node) || byText(a.peer, b.peer))) {
     const using = ads.filter((a) => {
       const s = a.spec ?? {};
@@ -220,7 +242,7 @@ export function poolBgp(
       return nodeLabels.has(row.node) && anySelector(s.nodeSelectors, nodeLabels.get(row.node));
     });
     if (using.length === 0) continue;
-    if (row.state === 'Established')
+    if (sessionUp(row))
       established.push({
         node: row.node,
         peer: row.peer,

@@ -446,13 +446,26 @@ export function buildStatus(input: StatusInput): StatusReport {
   // The shell's note says why (cli/kube.ts); one of ours only when it gave none.
   if (!bgpLists && !notes.some((n) => n.includes('BGP')))
     notes.push('BGP peers, advertisements or sessions could not be listed: the BGP part is missing');
-  const bgp = input.bgpPeers && input.bgpSessions ? bgpReport(input.bgpPeers, input.bgpSessions) : null;
+  const liveSpeakerNodes = new Set(
+    [...leaseByNode].filter(([, l]) => leaseFresh(l, now)).map(([node]) => node),
+  );
+  const bgp =
+    input.bgpPeers && input.bgpSessions
+      ? bgpReport(input.bgpPeers, input.bgpSessions, liveSpeakerNodes)
+      : null;
   if (bgpLists && (input.bgpAdvertisements!.length > 0 || bgp)) {
     const poolObj = new Map(input.pools.map((p) => [p.metadata?.name ?? '', p]));
     const labels = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels]));
     for (const v of vips) {
       if (v.pool === null) continue;
-      const pb = poolBgp(v.pool, poolObj.get(v.pool), input.bgpAdvertisements!, input.bgpSessions!, labels);
+      const pb = poolBgp(
+        v.pool,
+        poolObj.get(v.pool),
+        input.bgpAdvertisements!,
+        input.bgpSessions!,
+        labels,
+        liveSpeakerNodes,
+      );
       if (pb.advertisements.length === 0) continue;
       v.bgp = {
         advertisements: pb.advertisements,
@@ -569,7 +582,7 @@ export function buildStatus(input: StatusInput): StatusReport {
       ...bgpProblems(bgp, {
         peers: input.bgpPeers ?? [],
         nodeLabels: new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels])),
-        liveSpeakers: new Set(speakers.filter((s) => s.live).map((s) => s.node)),
+        liveSpeakers: liveSpeakerNodes,
         ...(controller?.namespace ? { namespace: controller.namespace } : {}),
       }),
     );

@@ -126,7 +126,7 @@ export function statusTable(r: StatusReport, now: number): string {
               x.node,
               x.peer,
               x.address ?? '',
-              x.state,
+              x.state === 'Established' && !x.speakerLive ? 'Established (stale: speaker not live)' : x.state,
               x.prefixes === null ? '' : String(x.prefixes),
               since(x.since),
               x.lastError ?? '',

@@ -589,7 +589,7 @@ function bgpPart(
   const local = input.service.spec?.externalTrafficPolicy === 'Local';
   const poolObj = input.pools.find((p) => p.metadata?.name === pool);
   const labels = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels]));
-  const pb = poolBgp(pool, poolObj, ads, sessions, labels);
+  const pb = poolBgp(pool, poolObj, ads, sessions, labels, liveSpeakers);
   const ctx: BgpContext = { peers, nodeLabels: labels, liveSpeakers, ...(namespace ? { namespace } : {}) };
   const advertisedBy = local ? pb.established.filter((p) => readyNodes.has(p.node)) : pb.established;
   const withoutLocalEndpoint = local
@@ -625,7 +625,11 @@ function bgpPart(
   }
   const adsText = `BGPAdvertisement ${pb.advertisements.join(', ')}`;
   const downText = pb.down
-    .map((d) => `node ${d.node} → ${d.peer} is ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`)
+    .map((d) =>
+      d.state === 'Established'
+        ? `node ${d.node} → ${d.peer} reads Established but its speaker is not live (stale)`
+        : `node ${d.node} → ${d.peer} is ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`,
+    )
     .join('; ');
   if (advertisedBy.length > 0) {
     add(
@@ -679,7 +683,7 @@ function noSessionHint(input: WhyInput, advertisements: readonly string[], ctx: 
   if (targets.length === 0 && !missing.length) parts.push('no BGPPeer exists');
   const sessionNodes = new Map<string, string[]>();
   for (const s of input.bgpSessions ?? []) {
-    const r = sessionRow(s);
+    const r = sessionRow(s, ctx.liveSpeakers);
     sessionNodes.set(r.peer, [...(sessionNodes.get(r.peer) ?? []), r.node]);
   }
   for (const p of [...targets].sort((a, b) =>

@@ -658,6 +658,7 @@ describe('BGP mode', () => {
           prefixes: 2,
           since: meta(7_200_000),
           lastError: null,
+          speakerLive: true,
         },
         {
           name: 'n1-tor-b',
@@ -668,6 +669,7 @@ describe('BGP mode', () => {
           prefixes: 2,
           since: meta(60_000),
           lastError: null,
+          speakerLive: true,
         },
         {
           name: 'n2-tor-a',
@@ -678,6 +680,7 @@ describe('BGP mode', () => {
           prefixes: 0,
           since: meta(300_000),
           lastError: 'connect ECONNREFUSED 192.0.2.1:179',
+          speakerLive: true,
         },
       ],
       established: 2,
@@ -763,6 +766,35 @@ describe('BGP mode', () => {
     );
   });
 
+  test('an Established session on a node whose speaker is not live is stale: not counted, not carrying VIPs', () => {
+    const r = buildStatus(
+      input({
+        services: [web()],
+        speakerLeases: [speakerLease('n1', '10.0.0.1', 300_000), speakerLease('n2', '10.0.0.2', 5_000)],
+        bgpPeers: peers.slice(0, 2),
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+    );
+    expect(r.bgp?.sessions.map((x) => [x.name, x.state, x.speakerLive])).toEqual([
+      ['n1-tor-a', 'Established', false],
+      ['n1-tor-b', 'Established', false],
+      ['n2-tor-a', 'Active', true],
+    ]);
+    expect(r.bgp?.established).toBe(0);
+    expect(r.bgp?.peers.map((p) => p.established)).toEqual([0, 0]);
+    expect(r.vips[0]!.bgp).toEqual({ advertisements: ['lan'], nodes: [] });
+    expect(r.problems).toContain(
+      'BGP session of node n1 to peer tor-a reads Established, but the speaker on n1 is not live (no fresh Lease): that state is stale, the router drops the session within its hold time',
+    );
+    expect(r.problems.some((p) => p.startsWith('192.0.2.10 (default/web) is not announced over L2'))).toBe(
+      true,
+    );
+    const t = statusTable(r, NOW);
+    expect(t).toMatch(/^n1 +tor-a +192\.0\.2\.1 +Established \(stale: speaker not live\) +2 +2h +-$/m);
+    expect(t).toContain('BGP: 0/3 sessions Established (2 BGPPeers)\n');
+  });
+
   test('a session state without status yet reads Unknown; sessions without a BGPPeer still show', () => {
     const bare = bgpSession('n1', 'gone', '192.0.2.9', { state: 'Idle' });
     delete bare.status;
@@ -777,6 +809,7 @@ describe('BGP mode', () => {
         prefixes: null,
         since: null,
         lastError: null,
+        speakerLive: true,
       },
     ]);
     expect(r.bgp?.peers).toEqual([]);
@@ -914,6 +947,7 @@ describe('BGP mode', () => {
       'prefixes',
       'since',
       'lastError',
+      'speakerLive',
     ]);
     expect(j.vips[0].bgp).toEqual({ advertisements: ['lan'], nodes: ['n1'] });
   });

@@ -639,6 +639,17 @@ describe('BGP', () => {
         /^BGPPeer tor-a has sessions on n1, none of them selected by the advertisements' nodeSelectors; BGPPeer tor-b has no session state on any node: no speaker reports a session: the speakers run without --bgp/,
     },
     {
+      name: 'an Established session of a speaker that is gone (Lease expired) is stale: it carries nothing',
+      service: bgpOnly(),
+      over: bgp({
+        bgpSessions: [up('n1', 'tor-a')],
+        speakerLeases: [speakerLease('n1', '10.0.0.1', 600_000), speakerLease('n2', '10.0.0.2', 1_000)],
+      }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /^node n1 → tor-a reads Established but its speaker is not live \(stale\)/,
+    },
+    {
       name: 'the advertisement names a BGPPeer that does not exist',
       service: bgpOnly(),
       over: bgp({ bgpAdvertisements: [bgpAdv('lan', { peers: ['tor-x'] })] }),

@@ -787,6 +787,7 @@ describe('portico status / why against a real apiserver', () => {
           prefixes: 2,
           since,
           lastError: null,
+          speakerLive: true,
         },
         {
           name: `${n2}-${torA}`,
@@ -797,6 +798,8 @@ describe('portico status / why against a real apiserver', () => {
           prefixes: 0,
           since: expect.any(String),
           lastError: 'connect ECONNREFUSED 198.18.0.1:179',
+          // n2's speaker stopped renewing its Lease five minutes ago (beforeAll).
+          speakerLive: false,
         },
       ],
       established: 1,
