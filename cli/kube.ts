@@ -2,7 +2,14 @@
 // clear sentence. Reads only (get/list), nothing is ever written.
 import type { ServiceObject } from '../controllers/service-state.ts';
 import { GROUP, PLURALS, VERSION } from '../lib/api/group.ts';
-import type { DNSZone, IPAddressPool, L2Advertisement } from '../lib/api/types.ts';
+import type {
+  BGPAdvertisement,
+  BGPPeer,
+  BGPSessionState,
+  DNSZone,
+  IPAddressPool,
+  L2Advertisement,
+} from '../lib/api/types.ts';
 import {
   KubeApiError,
   KubeClient,
@@ -36,6 +43,9 @@ const crd = (kind: keyof typeof PLURALS): ResourceRef => ({
 const POOLS = crd('IPAddressPool');
 const L2ADS = crd('L2Advertisement');
 const ZONES = crd('DNSZone');
+const BGP_PEERS = crd('BGPPeer');
+const BGP_ADS = crd('BGPAdvertisement');
+const BGP_SESSIONS = crd('BGPSessionState');
 
 export interface Connection {
   client: KubeClient;
@@ -120,6 +130,29 @@ async function optional<T>(what: string, notes: string[], p: Promise<T[]>): Prom
   }
 }
 
+/** BGP mode's three lists; each undefined when it cannot be read (CRDs older than BGP mode, RBAC). */
+async function bgpLists(
+  client: KubeClient,
+  notes: string[],
+): Promise<{
+  bgpPeers: BGPPeer[] | undefined;
+  bgpAdvertisements: BGPAdvertisement[] | undefined;
+  bgpSessions: BGPSessionState[] | undefined;
+}> {
+  // One note for the three: a cluster whose CRDs predate BGP mode misses all of them.
+  const mine: string[] = [];
+  const [bgpPeers, bgpAdvertisements, bgpSessions] = await Promise.all([
+    optional('BGPPeers', mine, client.list<BGPPeer>(BGP_PEERS)),
+    optional('BGPAdvertisements', mine, client.list<BGPAdvertisement>(BGP_ADS)),
+    optional('BGPSessionStates', mine, client.list<BGPSessionState>(BGP_SESSIONS)),
+  ]);
+  if (mine.length > 0)
+    notes.push(
+      `${mine.map((n) => n.replace(/; that part of the report is missing$/, '')).join(', ')}; the BGP part of the report is missing (CRDs from a chart older than BGP mode?)`,
+    );
+  return { bgpPeers, bgpAdvertisements, bgpSessions };
+}
+
 async function speakerAndControllerLeases(
   client: KubeClient,
   notes: string[],
@@ -146,7 +179,7 @@ export async function fetchStatusInput(
   const notes: string[] = [];
   // Pools first and alone: a 404 here means the CRDs are missing, and says so before anything else.
   const pools = await client.list<IPAddressPool>(POOLS);
-  const [services, zones, leases, nodes, events] = await Promise.all([
+  const [services, zones, leases, nodes, events, bgp] = await Promise.all([
     client.list<ServiceObject>(Resources.services, base.namespace ? { namespace: base.namespace } : {}),
     optional('DNSZones', notes, client.list<DNSZone>(ZONES)),
     speakerAndControllerLeases(client, notes),
@@ -157,12 +190,14 @@ export async function fetchStatusInput(
       notes,
       client.list<EventLike>(Resources.events, { fieldSelector: 'reason=OwnerChanged' }),
     ),
+    bgpLists(client, notes),
   ]);
   return {
     ...base,
     pools,
     services,
     zones,
+    ...bgp,
     speakerLeases: leases.speakers,
     controllerLeases: leases.controllers,
     nodes: nodes ?? [],
@@ -180,7 +215,7 @@ export async function fetchWhyInput(
   const notes: string[] = [];
   const service = await client.getOrUndefined<ServiceObject>(Resources.services, namespace, name);
   if (!service) throw new CliError(`Service ${namespace}/${name} not found`);
-  const [pools, l2, leases, events, slices] = await Promise.all([
+  const [pools, l2, leases, events, slices, nodes, bgp] = await Promise.all([
     client.list<IPAddressPool>(POOLS),
     optional('L2Advertisements', notes, client.list<L2Advertisement>(L2ADS)),
     speakerAndControllerLeases(client, notes),
@@ -200,6 +235,9 @@ export async function fetchWhyInput(
         labelSelector: `kubernetes.io/service-name=${name}`,
       }),
     ),
+    // For the BGPAdvertisements' nodeSelectors.
+    optional('Nodes', notes, client.list<NodeLike>(Resources.nodes)),
+    bgpLists(client, notes),
   ]);
   return {
     ...base,
@@ -210,6 +248,8 @@ export async function fetchWhyInput(
     controllerLeases: leases.controllers,
     events: events ?? [],
     endpointSlices: slices ?? [],
+    nodes: nodes ?? [],
+    ...bgp,
     notes,
   };
 }

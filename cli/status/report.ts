@@ -11,7 +11,9 @@
 //   - zones: DNSZone status records/serial/conditions (dns/sources/status.ts);
 //   - speakers: their Leases `portico-speaker-<node>` (ADR 070). Heartbeat liveness itself is UDP
 //     between speakers and invisible to the API: a fresh Lease says "a speaker runs there and
-//     renews", the speakers' own metrics say who hears whom.
+//     renews", the speakers' own metrics say who hears whom;
+//   - BGP sessions: the BGPSessionStates each node's speaker writes (speaker/kube/bgp.ts), checked
+//     against the BGPPeers and BGPAdvertisements (cli/status/bgp.ts).
 
 import {
   carriesOurState,
@@ -20,6 +22,7 @@ import {
   type ServiceObject,
 } from '../../controllers/service-state.ts';
 import {
+  ANNOUNCED_REASONS,
   DNS_ZONE_CONDITIONS,
   EVENT_REASONS,
   IP_ALLOCATED_REASONS,
@@ -27,7 +30,13 @@ import {
   SERVICE_CONDITIONS,
 } from '../../lib/api/conditions.ts';
 import { type ClassConfig, servedByPortico } from '../../lib/api/service-class.ts';
-import type { DNSZone, IPAddressPool } from '../../lib/api/types.ts';
+import type {
+  BGPAdvertisement,
+  BGPPeer,
+  BGPSessionState,
+  DNSZone,
+  IPAddressPool,
+} from '../../lib/api/types.ts';
 import { EXCLUDE_LABEL } from '../../speaker/election/elect.ts';
 import {
   HEARTBEAT_ADDRESS_ANNOTATION,
@@ -36,6 +45,7 @@ import {
   leaseFresh,
   SPEAKER_LEASE_LABEL,
 } from '../../speaker/kube/peers.ts';
+import { type BgpReport, bgpProblems, bgpReport, poolBgp } from './bgp.ts';
 
 /** The controller's leader Lease name (controllers/controller.ts DEFAULT_LEASE_NAME; a test keeps them equal). */
 export const CONTROLLER_LEASE = 'portico-controller';
@@ -73,6 +83,10 @@ export interface StatusInput {
   nodes: readonly NodeLike[];
   /** OwnerChanged Events (others are ignored). */
   events: readonly EventLike[];
+  /** undefined = the list could not be read (the BGP CRDs are not installed, or forbidden): a note. */
+  bgpPeers: readonly BGPPeer[] | undefined;
+  bgpAdvertisements: readonly BGPAdvertisement[] | undefined;
+  bgpSessions: readonly BGPSessionState[] | undefined;
   /** Only Services of this namespace (pools, zones and speakers are cluster-wide anyway). */
   namespace?: string;
   /** Caveats from reading the inputs (a list that could not be read), copied into the report. */
@@ -114,6 +128,19 @@ export interface VipRow {
   /** The Announced reason when not announced (NoL2Advertisement, NoEligibleNode, …). */
   reason: string | null;
   message: string;
+  /** BGP: null when no BGPAdvertisement selects the VIP's pool (or BGP is not in use / unreadable). */
+  bgp: VipBgp | null;
+}
+
+export interface VipBgp {
+  /** BGPAdvertisements selecting the pool, sorted. */
+  advertisements: string[];
+  /**
+   * Nodes with an Established session that one of them uses (node and peer selected), sorted: they
+   * advertise the VIP for externalTrafficPolicy Cluster; for Local only those with a ready endpoint
+   * do (`portico why` reads the EndpointSlices).
+   */
+  nodes: string[];
 }
 
 export interface PendingRow {
@@ -165,6 +192,8 @@ export interface StatusReport {
   pending: PendingRow[];
   zones: ZoneRow[];
   speakers: SpeakerRow[];
+  /** BGP mode: null when no BGPPeer and no BGPSessionState exist (or they could not be read). */
+  bgp: BgpReport | null;
   /** Everything that looks wrong, one sentence each; empty = all fine. */
   problems: string[];
   /** Caveats about the report itself (e.g. a list that could not be read). */
@@ -382,6 +411,7 @@ export function buildStatus(input: StatusInput): StatusReport {
           since: null,
           reason: null,
           message: 'no portico.dev/Announced condition yet: no speaker has reported on this VIP',
+          bgp: null,
         };
         vipRows.set(ip, row);
       }
@@ -409,8 +439,52 @@ export function buildStatus(input: StatusInput): StatusReport {
     if (row.node) row.since = later(row.since, moves.get(`${row.ip} ${row.node}`) ?? null);
   }
   const vips = [...vipRows.values()].sort((a, b) => compareIPs(a.ip, b.ip));
+
+  // ---- BGP: which advertisements select each VIP's pool, which sessions carry it.
+  const bgpLists =
+    input.bgpPeers !== undefined && input.bgpAdvertisements !== undefined && input.bgpSessions !== undefined;
+  // The shell's note says why (cli/kube.ts); one of ours only when it gave none.
+  if (!bgpLists && !notes.some((n) => n.includes('BGP')))
+    notes.push('BGP peers, advertisements or sessions could not be listed: the BGP part is missing');
+  const liveSpeakerNodes = new Set(
+    [...leaseByNode].filter(([, l]) => leaseFresh(l, now)).map(([node]) => node),
+  );
+  const bgp =
+    input.bgpPeers && input.bgpSessions
+      ? bgpReport(input.bgpPeers, input.bgpSessions, liveSpeakerNodes)
+      : null;
+  if (bgpLists && (input.bgpAdvertisements!.length > 0 || bgp)) {
+    const poolObj = new Map(input.pools.map((p) => [p.metadata?.name ?? '', p]));
+    const labels = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels]));
+    for (const v of vips) {
+      if (v.pool === null) continue;
+      const pb = poolBgp(
+        v.pool,
+        poolObj.get(v.pool),
+        input.bgpAdvertisements!,
+        input.bgpSessions!,
+        labels,
+        liveSpeakerNodes,
+      );
+      if (pb.advertisements.length === 0) continue;
+      v.bgp = {
+        advertisements: pb.advertisements,
+        nodes: [...new Set(pb.established.map((e) => e.node))].sort(byText),
+      };
+    }
+  }
+
   for (const v of vips) {
     const who = v.services.join(', ');
+    if (v.bgp && v.announced === 'False' && v.reason === ANNOUNCED_REASONS.NoL2Advertisement) {
+      // A BGP-only pool: the L2 side rightly says "not announced"; BGP carries the VIP instead.
+      // Any other L2 failure (no eligible node, …) stays a problem even when BGP carries the VIP.
+      if (v.bgp.nodes.length === 0)
+        problems.push(
+          `${v.ip} (${who}) is not announced over L2${v.reason ? ` (${v.reason})` : ''} and no BGP session that BGPAdvertisement ${v.bgp.advertisements.join(', ')} uses is Established: no node advertises it`,
+        );
+      continue;
+    }
     if (v.announced === 'True') {
       const lease = leaseByNode.get(v.node!);
       if (!lease || !leaseFresh(lease, now)) {
@@ -503,6 +577,16 @@ export function buildStatus(input: StatusInput): StatusReport {
       });
   }
 
+  if (bgp)
+    problems.push(
+      ...bgpProblems(bgp, {
+        peers: input.bgpPeers ?? [],
+        nodeLabels: new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels])),
+        liveSpeakers: liveSpeakerNodes,
+        ...(controller?.namespace ? { namespace: controller.namespace } : {}),
+      }),
+    );
+
   return {
     generatedAt: new Date(now).toISOString(),
     controller,
@@ -511,6 +595,7 @@ export function buildStatus(input: StatusInput): StatusReport {
     pending,
     zones,
     speakers,
+    bgp,
     problems,
     notes,
   };

@@ -7,6 +7,14 @@ function usage(u: { assigned: string; available: string } | undefined): string {
   return u ? `${u.assigned}/${u.available}` : '';
 }
 
+/** "n1,n2" advertise it, "none" when an advertisement selects the pool but no session carries it. */
+function vipBgp(v: StatusReport['vips'][number]): string {
+  if (!v.bgp) return '';
+  return v.bgp.nodes.length === 0
+    ? 'none'
+    : `${v.bgp.nodes.length} node${v.bgp.nodes.length === 1 ? '' : 's'}`;
+}
+
 export function statusTable(r: StatusReport, now: number): string {
   const out: string[] = [];
   const since = (t: string | null) => age(t ?? undefined, now) ?? '';
@@ -38,12 +46,14 @@ export function statusTable(r: StatusReport, now: number): string {
         ),
   );
 
+  // The BGP column only where BGP is in use: L2-only clusters see the table they always saw.
+  const bgpCol = r.bgp !== null || r.vips.some((v) => v.bgp !== null);
   out.push('\nVIPS\n');
   out.push(
     r.vips.length === 0
       ? 'none\n'
       : renderTable(
-          ['IP', 'SERVICE', 'POOL', 'ANNOUNCED', 'NODE', 'INTERFACE', 'SINCE'],
+          ['IP', 'SERVICE', 'POOL', 'ANNOUNCED', 'NODE', 'INTERFACE', 'SINCE', ...(bgpCol ? ['BGP'] : [])],
           r.vips.map((v) => [
             v.ip,
             v.services.join(','),
@@ -52,6 +62,7 @@ export function statusTable(r: StatusReport, now: number): string {
             v.node ?? '',
             v.interfaces.join(','),
             since(v.since),
+            ...(bgpCol ? [vipBgp(v)] : []),
           ]),
         ),
   );
@@ -103,7 +114,34 @@ export function statusTable(r: StatusReport, now: number): string {
         ),
   );
 
+  if (r.bgp) {
+    const b = r.bgp;
+    out.push("\nBGP SESSIONS (one per node and peer, as each node's speaker reports it)\n");
+    out.push(
+      b.sessions.length === 0
+        ? 'none\n'
+        : renderTable(
+            ['NODE', 'PEER', 'ADDRESS', 'STATE', 'PREFIXES', 'SINCE', 'LAST ERROR'],
+            b.sessions.map((x) => [
+              x.node,
+              x.peer,
+              x.address ?? '',
+              x.state === 'Established' && !x.speakerLive ? 'Established (stale: speaker not live)' : x.state,
+              x.prefixes === null ? '' : String(x.prefixes),
+              since(x.since),
+              x.lastError ?? '',
+            ]),
+          ),
+    );
+    if (b.peersWithoutSession.length > 0)
+      out.push(`No session state on any node for BGPPeer ${b.peersWithoutSession.join(', ')}\n`);
+  }
+
   out.push('\n');
+  if (r.bgp)
+    out.push(
+      `BGP: ${r.bgp.established}/${r.bgp.sessions.length} sessions Established (${r.bgp.peers.length} BGPPeer${r.bgp.peers.length === 1 ? '' : 's'})\n`,
+    );
   if (r.problems.length === 0) out.push('No problems found.\n');
   else {
     out.push(`PROBLEMS (${r.problems.length}); \`portico why SERVICE\` explains one Service\n`);

@@ -2,8 +2,10 @@
 // in, a diagnosis out. It explains what the controller and the speakers already concluded (their
 // conditions and Events are the source of truth) and adds the context a user needs next: which
 // pools exist and how full they are, which L2Advertisements cover what, whether a speaker is alive,
-// whether an externalTrafficPolicy: Local Service has ready endpoints. It never re-runs the
-// allocator or the election: a second, slightly different opinion would only confuse.
+// whether an externalTrafficPolicy: Local Service has ready endpoints, and in BGP mode which
+// BGPAdvertisements select its pool and which nodes' Established sessions carry it (from the
+// speakers' BGPSessionStates, cli/status/bgp.ts). It never re-runs the allocator or the election:
+// a second, slightly different opinion would only confuse.
 
 import {
   carriesOurState,
@@ -19,8 +21,24 @@ import {
   SERVICE_CONDITIONS,
 } from '../../lib/api/conditions.ts';
 import type { ClassConfig } from '../../lib/api/service-class.ts';
-import type { IPAddressPool, L2Advertisement } from '../../lib/api/types.ts';
+import type {
+  BGPAdvertisement,
+  BGPPeer,
+  BGPSessionState,
+  IPAddressPool,
+  L2Advertisement,
+} from '../../lib/api/types.ts';
 import { type LeaseLike, leaseFresh, SPEAKER_LEASE_LABEL } from '../../speaker/kube/peers.ts';
+import {
+  type BgpContext,
+  type BgpPath,
+  type BgpSessionRow,
+  describePaths,
+  poolBgp,
+  sessionRow,
+  whyNoSession,
+} from '../status/bgp.ts';
+import type { NodeLike } from '../status/report.ts';
 import {
   CONTROLLER_LEASE,
   type EventLike,
@@ -48,7 +66,30 @@ export interface WhyInput {
   controllerLeases: readonly LeaseLike[];
   /** The Service's EndpointSlices (label kubernetes.io/service-name). */
   endpointSlices: readonly EndpointSliceLike[];
+  /** BGP mode; undefined = could not be read (no BGP part in the diagnosis). */
+  bgpPeers: readonly BGPPeer[] | undefined;
+  bgpAdvertisements: readonly BGPAdvertisement[] | undefined;
+  bgpSessions: readonly BGPSessionState[] | undefined;
+  /** Nodes, for the BGPAdvertisements' nodeSelectors. */
+  nodes: readonly NodeLike[];
   notes?: readonly string[];
+}
+
+/** How the Service's VIPs go out over BGP. */
+export interface WhyBgp {
+  /** BGPAdvertisements selecting the Service's pool, sorted; empty = not advertised over BGP. */
+  advertisements: string[];
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  /**
+   * (node, peer) sessions that are Established and that an advertisement uses: these nodes
+   * advertise the VIPs to these peers. For externalTrafficPolicy Local only nodes with a ready
+   * endpoint (the others withdraw).
+   */
+  advertisedBy: BgpPath[];
+  /** Local only: nodes with such an Established session but no ready endpoint (not advertising). */
+  withoutLocalEndpoint: string[];
+  /** Sessions an advertisement would use that are not Established. */
+  sessionsDown: BgpSessionRow[];
 }
 
 export type Level = 'ok' | 'info' | 'problem';
@@ -88,6 +129,8 @@ export interface Diagnosis {
     message: string;
     lastTransitionTime: string | null;
   }>;
+  /** BGP mode: null when no BGPPeer, BGPAdvertisement or session state exists (or they could not be read), or no IP. */
+  bgp: WhyBgp | null;
   /** Newest first, at most MAX_EVENTS. */
   events: EventRow[];
   /** Caveats from reading the inputs (a list that could not be read). */
@@ -187,6 +230,7 @@ export function diagnose(input: WhyInput): Diagnosis {
     input.speakerLeases.find((l) => l.metadata?.namespace)?.metadata?.namespace ??
     'portico-system';
 
+  let bgp: WhyBgp | null = null;
   const done = (verdict: Diagnosis['verdict'], summary: string): Diagnosis => ({
     service: key,
     type,
@@ -205,6 +249,7 @@ export function diagnose(input: WhyInput): Diagnosis {
         message: c.message,
         lastTransitionTime: c.lastTransitionTime ?? null,
       })),
+    bgp,
     events: eventRows(input.events, svc),
     notes: [...(input.notes ?? [])],
   });
@@ -386,9 +431,29 @@ export function diagnose(input: WhyInput): Diagnosis {
     }
   }
 
-  // ---- 3. Announcement (speakers).
+  // ---- 3. Announcement (speakers): BGP is read first, L2 findings come first.
+  const readyNodes = new Set<string>();
+  let readyCount = 0;
+  for (const s of input.endpointSlices)
+    for (const e of s.endpoints ?? []) {
+      if (e.conditions?.ready === false) continue;
+      readyCount++;
+      if (e.nodeName) readyNodes.add(e.nodeName);
+    }
+  const bgpFindings: Finding[] = [];
+  bgp = bgpPart(
+    input,
+    liveNodes,
+    controllerLease?.metadata?.namespace ?? speakersLive[0]?.metadata?.namespace,
+    pool,
+    ips,
+    readyNodes,
+    readyCount,
+    bgpFindings,
+  );
   const announced = condOf(svc, SERVICE_CONDITIONS.Announced);
   if (!announced) {
+    findings.push(...bgpFindings);
     if (liveNodes.size === 0)
       add(
         'problem',
@@ -433,7 +498,18 @@ export function diagnose(input: WhyInput): Diagnosis {
     const reason = announced.reason;
     for (const p of parts.filter((x) => x.node === null)) {
       const why = p.why ?? '';
-      if (reason === ANNOUNCED_REASONS.NoL2Advertisement || /no L2Advertisement covers/.test(why)) {
+      if (
+        (reason === ANNOUNCED_REASONS.NoL2Advertisement || /no L2Advertisement covers/.test(why)) &&
+        bgp !== null &&
+        bgp.advertisements.length > 0
+      ) {
+        // A BGP-only pool: no L2Advertisement is expected; the BGP findings below say the rest.
+        add(
+          'info',
+          ANNOUNCED_REASONS.NoL2Advertisement,
+          `${p.ip}: ${why}; the pool is advertised over BGP (BGPAdvertisement ${bgp.advertisements.join(', ')})`,
+        );
+      } else if (reason === ANNOUNCED_REASONS.NoL2Advertisement || /no L2Advertisement covers/.test(why)) {
         const ads = input.l2Advertisements.map((a) => {
           const covers = a.spec?.ipAddressPools?.length
             ? `pools ${a.spec.ipAddressPools.join(',')}`
@@ -449,14 +525,7 @@ export function diagnose(input: WhyInput): Diagnosis {
           `create an L2Advertisement whose ipAddressPools include ${pool ?? 'the pool'} (spec: {} covers every pool); existing: ${ads.length ? ads.join('; ') : 'none'}`,
         );
       } else if (/externalTrafficPolicy Local/.test(why)) {
-        const ready = new Set<string>();
-        let readyCount = 0;
-        for (const s of input.endpointSlices)
-          for (const e of s.endpoints ?? []) {
-            if (e.conditions?.ready === false) continue;
-            readyCount++;
-            if (e.nodeName) ready.add(e.nodeName);
-          }
+        const ready = readyNodes;
         add(
           'problem',
           'NoLocalEndpoint',
@@ -477,6 +546,7 @@ export function diagnose(input: WhyInput): Diagnosis {
     if (parts.length === 0)
       add('problem', reason || 'NotAnnounced', announced.message || 'the speakers report it not announced');
   }
+  findings.push(...bgpFindings);
 
   const problems = findings.filter((f) => f.level === 'problem');
   if (problems.length > 0) return done('problem', `${key}: ${problems.map((f) => f.code).join(', ')}`);
@@ -484,8 +554,148 @@ export function diagnose(input: WhyInput): Diagnosis {
     .filter((p) => p.node)
     .map((p) => `${p.ip} on node ${p.node}`)
     .join(', ');
-  return done(
-    'ok',
-    `${key} is fine: ${ips.join(', ')}${pool ? ` from pool ${pool}` : ''}, announced (${where})`,
+  const bgpNodes = new Set(bgp?.advertisedBy.map((p) => p.node) ?? []);
+  const how = [
+    where ? `announced (${where})` : '',
+    bgpNodes.size ? `advertised over BGP by ${bgpNodes.size} node${bgpNodes.size === 1 ? '' : 's'}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return done('ok', `${key} is fine: ${ips.join(', ')}${pool ? ` from pool ${pool}` : ''}, ${how}`);
+}
+
+/**
+ * The BGP part of a diagnosis (null when BGP is not in use or could not be read), its findings
+ * appended to `out`. Which node advertises (README "BGP mode", speaker/bgp/plan.ts): a node with an
+ * Established session to a peer that an advertisement selecting the pool names, on a node it
+ * selects; for externalTrafficPolicy Local only while the node has a ready endpoint.
+ */
+function bgpPart(
+  input: WhyInput,
+  liveSpeakers: ReadonlySet<string>,
+  namespace: string | undefined,
+  pool: string | null,
+  ips: readonly string[],
+  readyNodes: ReadonlySet<string>,
+  readyCount: number,
+  out: Finding[],
+): WhyBgp | null {
+  const { bgpPeers: peers, bgpAdvertisements: ads, bgpSessions: sessions } = input;
+  if (peers === undefined || ads === undefined || sessions === undefined) return null;
+  if (peers.length === 0 && ads.length === 0 && sessions.length === 0) return null;
+  if (pool === null || ips.length === 0) return null;
+  const add = (level: Level, code: string, message: string, hint?: string) =>
+    out.push(hint ? { level, code, message, hint } : { level, code, message });
+  const local = input.service.spec?.externalTrafficPolicy === 'Local';
+  const poolObj = input.pools.find((p) => p.metadata?.name === pool);
+  const labels = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels]));
+  const pb = poolBgp(pool, poolObj, ads, sessions, labels, liveSpeakers);
+  const ctx: BgpContext = { peers, nodeLabels: labels, liveSpeakers, ...(namespace ? { namespace } : {}) };
+  const advertisedBy = local ? pb.established.filter((p) => readyNodes.has(p.node)) : pb.established;
+  const withoutLocalEndpoint = local
+    ? [...new Set(pb.established.filter((p) => !readyNodes.has(p.node)).map((p) => p.node))].sort()
+    : [];
+  const result: WhyBgp = {
+    advertisements: pb.advertisements,
+    externalTrafficPolicy: local ? 'Local' : 'Cluster',
+    advertisedBy,
+    withoutLocalEndpoint,
+    sessionsDown: pb.down,
+  };
+  const vips = ips.join(', ');
+  if (pb.advertisements.length === 0) {
+    const existing = [...ads]
+      .map((a) => {
+        const s = a.spec ?? {};
+        const covers = s.ipAddressPools?.length
+          ? `pools ${s.ipAddressPools.join(',')}`
+          : s.ipAddressPoolSelectors?.length
+            ? 'pools by selector'
+            : 'every pool';
+        return `${a.metadata?.name} (${covers})`;
+      })
+      .sort();
+    add(
+      'info',
+      'NoBGPAdvertisement',
+      `no BGPAdvertisement selects pool ${pool}: ${vips} is not advertised over BGP`,
+      `to advertise it, create a BGPAdvertisement with ipAddressPools: [${pool}] (spec: {} selects every pool); existing: ${existing.length ? existing.join('; ') : 'none'}`,
+    );
+    return result;
+  }
+  const adsText = `BGPAdvertisement ${pb.advertisements.join(', ')}`;
+  const downText = pb.down
+    .map((d) =>
+      d.state === 'Established'
+        ? `node ${d.node} → ${d.peer} reads Established but its speaker is not live (stale)`
+        : `node ${d.node} → ${d.peer} is ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`,
+    )
+    .join('; ');
+  if (advertisedBy.length > 0) {
+    add(
+      'ok',
+      'BGPAdvertised',
+      `${vips} is advertised over BGP (${adsText}) by node ${describePaths(advertisedBy)}${local ? ' (externalTrafficPolicy Local: only nodes with a ready endpoint advertise)' : ''}`,
+    );
+    if (withoutLocalEndpoint.length > 0)
+      add(
+        'info',
+        'BGPNoLocalEndpoint',
+        `node ${withoutLocalEndpoint.join(', ')} has an Established session but no ready endpoint: it does not advertise ${vips} (externalTrafficPolicy Local)`,
+      );
+    if (pb.down.length > 0) add('info', 'BGPSessionDown', `not Established, so not advertising: ${downText}`);
+    return result;
+  }
+  if (pb.established.length > 0) {
+    // Local: sessions are up, but not on the nodes that have endpoints.
+    add(
+      'problem',
+      'BGPNoLocalEndpoint',
+      `${vips} is advertised by no node over BGP: externalTrafficPolicy Local, and ${readyCount === 0 ? 'the Service has no ready endpoint' : `its ready endpoints run on ${[...readyNodes].sort().join(', ') || 'unknown nodes'}`}, while Established sessions (${adsText}) are on ${withoutLocalEndpoint.join(', ')}`,
+      readyCount === 0
+        ? 'make its pods ready (kubectl get endpointslices -l kubernetes.io/service-name=NAME), or use externalTrafficPolicy: Cluster'
+        : `give the nodes with endpoints an Established session (BGPPeer and ${adsText} nodeSelectors), or use externalTrafficPolicy: Cluster${downText ? `; not Established: ${downText}` : ''}`,
+    );
+    return result;
+  }
+  add(
+    'problem',
+    'NoBGPSession',
+    `${adsText} selects pool ${pool}, but no session it uses is Established: ${vips} is advertised by no node over BGP`,
+    pb.down.length > 0
+      ? `${downText} (kubectl get bgpsessionstates -o wide; a refused connection or no answer at all can be a TCP MD5 password mismatch or the router not accepting this node)`
+      : noSessionHint(input, pb.advertisements, ctx),
   );
+  return result;
+}
+
+/** Why no session an advertisement uses exists at all: per peer it names, or its nodeSelectors. */
+function noSessionHint(input: WhyInput, advertisements: readonly string[], ctx: BgpContext): string {
+  const ads = (input.bgpAdvertisements ?? []).filter((a) => advertisements.includes(a.metadata?.name ?? ''));
+  const peers = input.bgpPeers ?? [];
+  const named = new Set(ads.flatMap((a) => a.spec?.peers ?? []));
+  const targets = ads.some((a) => !a.spec?.peers?.length)
+    ? peers
+    : peers.filter((p) => named.has(p.metadata?.name ?? ''));
+  const missing = [...named].filter((n) => !peers.some((p) => p.metadata?.name === n)).sort();
+  const parts: string[] = [];
+  if (missing.length) parts.push(`no BGPPeer named ${missing.join(', ')} exists`);
+  if (targets.length === 0 && !missing.length) parts.push('no BGPPeer exists');
+  const sessionNodes = new Map<string, string[]>();
+  for (const s of input.bgpSessions ?? []) {
+    const r = sessionRow(s, ctx.liveSpeakers);
+    sessionNodes.set(r.peer, [...(sessionNodes.get(r.peer) ?? []), r.node]);
+  }
+  for (const p of [...targets].sort((a, b) =>
+    (a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1,
+  )) {
+    const name = p.metadata?.name ?? '';
+    const on = sessionNodes.get(name);
+    parts.push(
+      on?.length
+        ? `BGPPeer ${name} has sessions on ${on.sort().join(', ')}, none of them selected by the advertisements' nodeSelectors`
+        : `BGPPeer ${name} has no session state on any node: ${whyNoSession(p, ctx)}`,
+    );
+  }
+  return parts.join('; ');
 }

@@ -5,8 +5,17 @@
 import type { FailureReason, PoolReport } from '../../controllers/ipam/index.ts';
 import { poolStatusIntent } from '../../controllers/pool-state.ts';
 import { desiredState, ingressOf, type ServiceObject } from '../../controllers/service-state.ts';
-import type { DNSZone, IPAddressPool } from '../../lib/api/types.ts';
+import { sessionStateBody, sessionStateStatusBody } from '../../lib/api/bgp.ts';
+import type {
+  BGPAdvertisement,
+  BGPPeer,
+  BGPSessionState,
+  DNSZone,
+  IPAddressPool,
+} from '../../lib/api/types.ts';
+import type { PeerStatus } from '../../speaker/bgp/peer.ts';
 import type { VipDecision } from '../../speaker/election/elect.ts';
+import { sessionStateStatus } from '../../speaker/kube/bgp-project.ts';
 import { type LeaseLike, leaseBody } from '../../speaker/kube/peers.ts';
 import { announcedCondition } from '../../speaker/kube/status.ts';
 
@@ -139,4 +148,38 @@ export function zone(name: string, apex: string, status?: DNSZone['status']): DN
     spec: { zone: apex },
     ...(status ? { status } : {}),
   };
+}
+
+// ---- BGP mode: objects as the speaker writes them (lib/api/bgp.ts bodies, speaker/kube/bgp-project.ts status).
+
+export function bgpPeer(name: string, peerAddress: string, spec: Partial<BGPPeer['spec']> = {}): BGPPeer {
+  return {
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'BGPPeer',
+    metadata: { name, uid: `uid-${name}` },
+    spec: { myASN: 64512, peerASN: 64500, peerAddress, ...spec },
+  };
+}
+
+export function bgpAdv(name: string, spec: BGPAdvertisement['spec'] = {}): BGPAdvertisement {
+  return { apiVersion: 'portico.dev/v1alpha1', kind: 'BGPAdvertisement', metadata: { name }, spec };
+}
+
+/** A BGPSessionState as node `node`'s speaker applies it: the object, then its /status. */
+export function bgpSession(
+  node: string,
+  peer: string,
+  peerAddress: string,
+  s: Partial<PeerStatus> & { state: PeerStatus['state'] },
+  transitionMsAgo = 3_600_000,
+): BGPSessionState {
+  const obj = sessionStateBody({ name: node, uid: `uid-${node}` }, { name: peer, uid: `uid-${peer}` });
+  const status = sessionStateStatus(
+    node,
+    peer,
+    peerAddress,
+    { prefixesSent: 0, updatesSent: 0, notificationsReceived: 0, ...s },
+    NOW - transitionMsAgo,
+  );
+  return { ...obj, status: sessionStateStatusBody(obj.metadata.name ?? '', status).status! };
 }

@@ -194,6 +194,32 @@ describe('portico (in process)', () => {
     expect(c.out()).toBe('');
   });
 
+  test('CRDs from a chart older than BGP mode (BGP kinds 404): status works, one note, no BGP part', async () => {
+    answers.length = 0;
+    const empty = { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] };
+    for (const kind of ['bgppeers', 'bgpadvertisements', 'bgpsessionstates'])
+      answers.push([
+        `/apis/portico.dev/v1alpha1/${kind}`,
+        404,
+        {
+          kind: 'Status',
+          code: 404,
+          reason: 'NotFound',
+          message: 'the server could not find the requested resource',
+        },
+      ]);
+    answers.push(['/apis/', 200, empty], ['/api/', 200, empty]);
+    const kc = await kubeconfig('old-crds.yaml', serverUrl);
+    const c = capture();
+    expect(await main(['status', '-o', 'json', '--kubeconfig', kc], c.io)).toBe(0);
+    expect(c.err()).toBe('');
+    const r = JSON.parse(c.out());
+    expect(r.bgp).toBeNull();
+    expect(r.notes).toEqual([
+      'BGPPeers could not be read (API not found), BGPAdvertisements could not be read (API not found), BGPSessionStates could not be read (API not found); the BGP part of the report is missing (CRDs from a chart older than BGP mode?)',
+    ]);
+  });
+
   test('why: a Service that does not exist is exit 1; the namespace comes from -n', async () => {
     answers.length = 0;
     const kc = await kubeconfig('why.yaml', serverUrl);

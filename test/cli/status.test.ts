@@ -13,6 +13,9 @@ import { statusTable } from '../../cli/status/table.ts';
 import { DEFAULT_LEASE_NAME } from '../../controllers/controller.ts';
 import { announcedCondition } from '../../speaker/kube/status.ts';
 import {
+  bgpAdv,
+  bgpPeer,
+  bgpSession,
   CLASSES,
   controllerLease,
   decisionNot,
@@ -37,6 +40,9 @@ function input(over: Partial<StatusInput> = {}): StatusInput {
     controllerLeases: [controllerLease('portico-controller-abc-123', 2_000)],
     nodes: [node('n1'), node('n2')],
     events: [],
+    bgpPeers: [],
+    bgpAdvertisements: [],
+    bgpSessions: [],
     ...over,
   };
 }
@@ -167,6 +173,7 @@ describe('buildStatus', () => {
         since: iso(90_000),
         reason: null,
         message: 'announced by node n1',
+        bgp: null,
       },
     ]);
     expect(r.pending).toEqual([]);
@@ -569,5 +576,379 @@ describe('status output', () => {
   });
   test('no problems reads so', () => {
     expect(statusTable(buildStatus(input()), NOW)).toContain('No problems found.');
+  });
+});
+
+describe('BGP mode', () => {
+  /** metav1.Time, as the speaker writes it: whole seconds. */
+  const meta = (msAgo: number) => iso(msAgo).replace('.000Z', 'Z');
+  const web = (over: Parameters<typeof svc>[1] = {}) =>
+    svc('web', {
+      ips: ['192.0.2.10'],
+      pool: 'lan',
+      alloc: { ok: true },
+      decisions: {
+        '192.0.2.10': decisionNot('192.0.2.10', 'no-l2advertisement', 'no L2Advertisement covers pool lan'),
+      },
+      ...over,
+    });
+  const sessions = [
+    bgpSession('n1', 'tor-a', '192.0.2.1', {
+      state: 'Established',
+      establishedSince: NOW - 7_200_000,
+      prefixesSent: 2,
+    }),
+    bgpSession(
+      'n2',
+      'tor-a',
+      '192.0.2.1',
+      { state: 'Active', lastError: 'connect ECONNREFUSED 192.0.2.1:179' },
+      300_000,
+    ),
+    // Recovered: the error is kept by the speaker but not shown once Established.
+    bgpSession('n1', 'tor-b', '192.0.2.2', {
+      state: 'Established',
+      establishedSince: NOW - 60_000,
+      prefixesSent: 2,
+      lastError: 'hold timer expired',
+    }),
+  ];
+  const peers = [
+    bgpPeer('tor-a', '192.0.2.1'),
+    bgpPeer('tor-b', '192.0.2.2', { peerASN: undefined, dynamicASN: 'external' }),
+    bgpPeer('tor-c', '192.0.2.3'),
+  ];
+
+  test('L2 only (no BGPPeer, no session state): no BGP part, the tables are unchanged', () => {
+    const r = buildStatus(
+      input({
+        services: [web({ decisions: { '192.0.2.10': decisionOwned('192.0.2.10', 'n1') } })],
+        bgpAdvertisements: [],
+      }),
+    );
+    expect(r.bgp).toBeNull();
+    expect(r.vips[0]!.bgp).toBeNull();
+    const t = statusTable(r, NOW);
+    expect(t).not.toMatch(/BGP/);
+    expect(t).toMatch(/^IP +SERVICE +POOL +ANNOUNCED +NODE +INTERFACE +SINCE$/m);
+  });
+
+  test('one row per session: state, prefixes, since (establishedSince or lastTransition), last error only when down', () => {
+    const r = buildStatus(input({ bgpPeers: peers, bgpSessions: sessions }));
+    expect(r.bgp).toEqual({
+      peers: [
+        { name: 'tor-a', address: '192.0.2.1', myASN: 64512, peerASN: '64500', sessions: 2, established: 1 },
+        {
+          name: 'tor-b',
+          address: '192.0.2.2',
+          myASN: 64512,
+          peerASN: 'external',
+          sessions: 1,
+          established: 1,
+        },
+        { name: 'tor-c', address: '192.0.2.3', myASN: 64512, peerASN: '64500', sessions: 0, established: 0 },
+      ],
+      sessions: [
+        {
+          name: 'n1-tor-a',
+          node: 'n1',
+          peer: 'tor-a',
+          address: '192.0.2.1',
+          state: 'Established',
+          prefixes: 2,
+          since: meta(7_200_000),
+          lastError: null,
+          speakerLive: true,
+        },
+        {
+          name: 'n1-tor-b',
+          node: 'n1',
+          peer: 'tor-b',
+          address: '192.0.2.2',
+          state: 'Established',
+          prefixes: 2,
+          since: meta(60_000),
+          lastError: null,
+          speakerLive: true,
+        },
+        {
+          name: 'n2-tor-a',
+          node: 'n2',
+          peer: 'tor-a',
+          address: '192.0.2.1',
+          state: 'Active',
+          prefixes: 0,
+          since: meta(300_000),
+          lastError: 'connect ECONNREFUSED 192.0.2.1:179',
+          speakerLive: true,
+        },
+      ],
+      established: 2,
+      peersWithoutSession: ['tor-c'],
+    });
+    expect(r.problems).toEqual([
+      'BGP session of node n2 to peer tor-a (192.0.2.1) is Active: connect ECONNREFUSED 192.0.2.1:179',
+      'BGPPeer tor-c has no session state on any node: no speaker reports a session: the speakers run without --bgp (chart: speaker.bgp.enabled=true)',
+    ]);
+    const t = statusTable(r, NOW);
+    expect(t).toMatch(/^NODE +PEER +ADDRESS +STATE +PREFIXES +SINCE +LAST ERROR$/m);
+    expect(t).toMatch(/^n1 +tor-a +192\.0\.2\.1 +Established +2 +2h +-$/m);
+    expect(t).toMatch(/^n1 +tor-b +192\.0\.2\.2 +Established +2 +60s +-$/m);
+    expect(t).toMatch(/^n2 +tor-a +192\.0\.2\.1 +Active +0 +5m +connect ECONNREFUSED 192\.0\.2\.1:179$/m);
+    expect(t).toContain('No session state on any node for BGPPeer tor-c\n');
+    expect(t).toContain('BGP: 2/3 sessions Established (3 BGPPeers)\n');
+    expect(t).not.toMatch(/ +$/m);
+  });
+
+  test('a BGPPeer without session state: why, the likeliest cause first', () => {
+    const cases: Array<[string, ReturnType<typeof bgpPeer>, Partial<StatusInput>, string]> = [
+      [
+        'invalid (the speaker skips it)',
+        bgpPeer('p', '192.0.2.1', { holdTime: '2s' }),
+        {},
+        'it is invalid, so no speaker uses it: ',
+      ],
+      [
+        'passwordSecret outside the release namespace',
+        bgpPeer('p', '192.0.2.1', { passwordSecret: { name: 'pw', namespace: 'default' } }),
+        {},
+        'it is invalid, so no speaker uses it: spec.passwordSecret default/pw: the speaker reads Secrets only in its own namespace portico-system',
+      ],
+      [
+        'nodeSelectors match no Node',
+        bgpPeer('p', '192.0.2.1', { nodeSelectors: [{ matchLabels: { rack: '9' } }] }),
+        {},
+        'its nodeSelectors match no Node',
+      ],
+      [
+        'the selected nodes have no live speaker',
+        bgpPeer('p', '192.0.2.1', { nodeSelectors: [{ matchLabels: { rack: '3' } }] }),
+        { nodes: [node('n1'), node('n2'), node('n3', 'True', { rack: '3' })] },
+        'no live speaker runs on the nodes it selects (n3)',
+      ],
+      [
+        'speakers without --bgp, or a password not resolved',
+        bgpPeer('p', '192.0.2.1', { passwordSecret: { name: 'pw' } }),
+        {},
+        "no speaker reports a session: the speakers run without --bgp (chart: speaker.bgp.enabled=true), or its passwordSecret pw cannot be resolved (the speakers' BGPConfigInvalid Events on the BGPPeer say)",
+      ],
+    ];
+    for (const [name, peer, over, want] of cases) {
+      const r = buildStatus(input({ bgpPeers: [peer], ...over }));
+      expect(r.problems, name).toEqual([
+        expect.stringContaining(`BGPPeer p has no session state on any node: ${want}`),
+      ]);
+    }
+  });
+
+  test('a BGP-carried VIP whose L2Advertisement selects no node is still an L2 problem', () => {
+    const r = buildStatus(
+      input({
+        services: [
+          web({
+            decisions: {
+              '192.0.2.10': decisionNot(
+                '192.0.2.10',
+                'no-node-selected',
+                'the L2Advertisements for pool lan select no live node',
+              ),
+            },
+          }),
+        ],
+        bgpPeers: peers.slice(0, 2),
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+    );
+    expect(r.vips[0]!.bgp).toEqual({ advertisements: ['lan'], nodes: ['n1'] });
+    expect(r.problems).toContain(
+      '192.0.2.10 (default/web) is not announced (NoEligibleNode): the L2Advertisements for pool lan select no live node',
+    );
+  });
+
+  test('an Established session on a node whose speaker is not live is stale: not counted, not carrying VIPs', () => {
+    const r = buildStatus(
+      input({
+        services: [web()],
+        speakerLeases: [speakerLease('n1', '10.0.0.1', 300_000), speakerLease('n2', '10.0.0.2', 5_000)],
+        bgpPeers: peers.slice(0, 2),
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+    );
+    expect(r.bgp?.sessions.map((x) => [x.name, x.state, x.speakerLive])).toEqual([
+      ['n1-tor-a', 'Established', false],
+      ['n1-tor-b', 'Established', false],
+      ['n2-tor-a', 'Active', true],
+    ]);
+    expect(r.bgp?.established).toBe(0);
+    expect(r.bgp?.peers.map((p) => p.established)).toEqual([0, 0]);
+    expect(r.vips[0]!.bgp).toEqual({ advertisements: ['lan'], nodes: [] });
+    expect(r.problems).toContain(
+      'BGP session of node n1 to peer tor-a reads Established, but the speaker on n1 is not live (no fresh Lease): that state is stale, the router drops the session within its hold time',
+    );
+    expect(r.problems.some((p) => p.startsWith('192.0.2.10 (default/web) is not announced over L2'))).toBe(
+      true,
+    );
+    const t = statusTable(r, NOW);
+    expect(t).toMatch(/^n1 +tor-a +192\.0\.2\.1 +Established \(stale: speaker not live\) +2 +2h +-$/m);
+    expect(t).toContain('BGP: 0/3 sessions Established (2 BGPPeers)\n');
+  });
+
+  test('a session state without status yet reads Unknown; sessions without a BGPPeer still show', () => {
+    const bare = bgpSession('n1', 'gone', '192.0.2.9', { state: 'Idle' });
+    delete bare.status;
+    const r = buildStatus(input({ bgpSessions: [bare] }));
+    expect(r.bgp?.sessions).toEqual([
+      {
+        name: 'n1-gone',
+        node: 'n1',
+        peer: 'gone',
+        address: null,
+        state: 'Unknown',
+        prefixes: null,
+        since: null,
+        lastError: null,
+        speakerLive: true,
+      },
+    ]);
+    expect(r.bgp?.peers).toEqual([]);
+    expect(r.problems).toContain('BGP session of node n1 to peer gone is Unknown');
+    expect(statusTable(r, NOW)).toContain('BGP: 0/1 sessions Established (0 BGPPeers)');
+  });
+
+  test('BGP lists that could not be read: a note, no BGP part', () => {
+    for (const over of [
+      { bgpPeers: undefined },
+      { bgpAdvertisements: undefined },
+      { bgpSessions: undefined },
+    ]) {
+      const r = buildStatus(input({ bgpPeers: peers, bgpSessions: sessions, ...over }));
+      expect(r.notes).toEqual([
+        'BGP peers, advertisements or sessions could not be listed: the BGP part is missing',
+      ]);
+      expect(r.vips.every((v) => v.bgp === null)).toBe(true);
+    }
+    expect(buildStatus(input({ bgpPeers: undefined })).bgp).toBeNull();
+    // The shell's own note (why it could not read them) stands alone.
+    const shell = 'BGPPeers could not be read (forbidden); the BGP part of the report is missing';
+    expect(buildStatus(input({ bgpPeers: undefined, notes: [shell] })).notes).toEqual([shell]);
+  });
+
+  test('a BGP-only VIP (no L2Advertisement) with Established sessions is no problem; the VIP row names the nodes', () => {
+    const r = buildStatus(
+      input({
+        services: [web()],
+        bgpPeers: peers.slice(0, 2),
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan', { ipAddressPools: ['lan'] })],
+      }),
+    );
+    expect(r.vips[0]!.bgp).toEqual({ advertisements: ['lan'], nodes: ['n1'] });
+    expect(r.problems.filter((p) => p.includes('192.0.2.10'))).toEqual([]);
+    const t = statusTable(r, NOW);
+    expect(t).toMatch(/^IP +SERVICE +POOL +ANNOUNCED +NODE +INTERFACE +SINCE +BGP$/m);
+    expect(t).toMatch(/^192\.0\.2\.10 +default\/web +lan +False \(NoL2Advertisement\) +- +- +- +1 node$/m);
+  });
+
+  test('which sessions carry a pool: the advertisement picks pools, peers and nodes', () => {
+    const cases: Array<
+      [string, ReturnType<typeof bgpAdv>[], { advertisements: string[]; nodes: string[] } | null]
+    > = [
+      ['every pool, every peer, every node', [bgpAdv('all')], { advertisements: ['all'], nodes: ['n1'] }],
+      ['another pool only', [bgpAdv('other', { ipAddressPools: ['dmz'] })], null],
+      [
+        'pool by label',
+        [bgpAdv('sel', { ipAddressPoolSelectors: [{ matchLabels: { tier: 'edge' } }] })],
+        { advertisements: ['sel'], nodes: ['n1'] },
+      ],
+      [
+        'peer n2 is down for: none',
+        [bgpAdv('a', { peers: ['tor-c'] })],
+        { advertisements: ['a'], nodes: [] },
+      ],
+      [
+        'nodes by label: only n2, whose session is down',
+        [bgpAdv('rack2', { nodeSelectors: [{ matchLabels: { rack: '2' } }] })],
+        { advertisements: ['rack2'], nodes: [] },
+      ],
+      [
+        'two advertisements, union',
+        [bgpAdv('b', { peers: ['tor-b'] }), bgpAdv('a', { peers: ['tor-a'] })],
+        { advertisements: ['a', 'b'], nodes: ['n1'] },
+      ],
+    ];
+    for (const [name, ads, want] of cases) {
+      const p = pool('lan', ['192.0.2.10-192.0.2.20']);
+      p.metadata.labels = { tier: 'edge' };
+      const r = buildStatus(
+        input({
+          pools: [p],
+          services: [web()],
+          nodes: [node('n1', 'True', { rack: '1' }), node('n2', 'True', { rack: '2' })],
+          bgpPeers: peers,
+          bgpSessions: sessions,
+          bgpAdvertisements: ads,
+        }),
+      );
+      expect(r.vips[0]!.bgp, name).toEqual(want);
+    }
+  });
+
+  test('a VIP neither announced over L2 nor carried by an Established session is a problem', () => {
+    const r = buildStatus(
+      input({
+        services: [web()],
+        bgpPeers: [peers[0]!],
+        bgpSessions: [sessions[1]!],
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+    );
+    expect(r.vips[0]!.bgp).toEqual({ advertisements: ['lan'], nodes: [] });
+    expect(r.problems).toContain(
+      '192.0.2.10 (default/web) is not announced over L2 (NoL2Advertisement) and no BGP session that BGPAdvertisement lan uses is Established: no node advertises it',
+    );
+    expect(statusTable(r, NOW)).toMatch(/^192\.0\.2\.10 .* +none$/m);
+  });
+
+  test('a pool no BGPAdvertisement selects keeps the L2 verdict', () => {
+    const r = buildStatus(
+      input({
+        services: [web()],
+        bgpPeers: peers,
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('dmz', { ipAddressPools: ['dmz'] })],
+      }),
+    );
+    expect(r.vips[0]!.bgp).toBeNull();
+    expect(r.problems).toContain(
+      '192.0.2.10 (default/web) is not announced (NoL2Advertisement): no L2Advertisement covers pool lan',
+    );
+  });
+
+  test('json carries the BGP part', () => {
+    const r = buildStatus(
+      input({
+        services: [web()],
+        bgpPeers: peers,
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+    );
+    const j = JSON.parse(toJson(r));
+    expect(j).toEqual(r);
+    expect(Object.keys(j.bgp)).toEqual(['peers', 'sessions', 'established', 'peersWithoutSession']);
+    expect(Object.keys(j.bgp.sessions[0])).toEqual([
+      'name',
+      'node',
+      'peer',
+      'address',
+      'state',
+      'prefixes',
+      'since',
+      'lastError',
+      'speakerLive',
+    ]);
+    expect(j.vips[0].bgp).toEqual({ advertisements: ['lan'], nodes: ['n1'] });
   });
 });

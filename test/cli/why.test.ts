@@ -14,12 +14,16 @@ import { whyTable } from '../../cli/why/table.ts';
 import type { ServiceObject } from '../../controllers/service-state.ts';
 import type { L2Advertisement } from '../../lib/api/types.ts';
 import {
+  bgpAdv,
+  bgpPeer,
+  bgpSession,
   CLASSES,
   controllerLease,
   decisionNot,
   decisionOwned,
   iso,
   NOW,
+  node,
   pool,
   speakerLease,
   svc,
@@ -38,6 +42,10 @@ function input(service: ServiceObject, over: Partial<WhyInput> = {}): WhyInput {
     speakerLeases: [speakerLease('n1', '10.0.0.1', 1_000), speakerLease('n2', '10.0.0.2', 1_000)],
     controllerLeases: [controllerLease('ctl-1', 1_000)],
     endpointSlices: [],
+    bgpPeers: [],
+    bgpAdvertisements: [],
+    bgpSessions: [],
+    nodes: [],
     ...over,
   };
 }
@@ -522,5 +530,221 @@ describe('why output', () => {
   });
   test('no events reads so', () => {
     expect(whyTable(diagnose(input(fine())), NOW)).toContain('none (Events expire after an hour by default)');
+  });
+});
+
+describe('BGP', () => {
+  const bgpOnly = (over: Parameters<typeof svc>[1] = {}) =>
+    fine({
+      decisions: {
+        '192.0.2.10': decisionNot('192.0.2.10', 'no-l2advertisement', 'no L2Advertisement covers pool lan'),
+      },
+      ...over,
+    });
+  const peers = [bgpPeer('tor-a', '192.0.2.1'), bgpPeer('tor-b', '192.0.2.2')];
+  const up = (n: string, peer: string) =>
+    bgpSession(n, peer, peer === 'tor-a' ? '192.0.2.1' : '192.0.2.2', {
+      state: 'Established',
+      establishedSince: NOW - 3_600_000,
+      prefixesSent: 1,
+    });
+  const downSession = bgpSession('n3', 'tor-a', '192.0.2.1', {
+    state: 'Active',
+    lastError: 'connect ECONNREFUSED 192.0.2.1:179',
+  });
+  const sessions = [up('n1', 'tor-a'), up('n1', 'tor-b'), up('n2', 'tor-a'), downSession];
+  const bgp = (over: Partial<WhyInput> = {}): Partial<WhyInput> => ({
+    bgpPeers: peers,
+    bgpSessions: sessions,
+    bgpAdvertisements: [bgpAdv('lan', { ipAddressPools: ['lan'] })],
+    nodes: [node('n1', 'True', { rack: '1' }), node('n2', 'True', { rack: '2' }), node('n3')],
+    ...over,
+  });
+  const slices = (...ready: string[]) => [
+    {
+      endpoints: [
+        ...ready.map((n) => ({ nodeName: n, conditions: { ready: true } })),
+        { nodeName: 'n9', conditions: { ready: false } },
+      ],
+    },
+  ];
+
+  const bgpCases: Case[] = [
+    {
+      name: 'ETP Cluster: every node with an Established session advertises; L2 not configured is only info',
+      service: bgpOnly(),
+      over: bgp(),
+      verdict: 'ok',
+      problems: [],
+      mentions:
+        /^192\.0\.2\.10 is advertised over BGP \(BGPAdvertisement lan\) by node n1 → tor-a, tor-b; n2 → tor-a$/,
+    },
+    {
+      name: 'a down session is reported (info) with its error',
+      service: bgpOnly(),
+      over: bgp(),
+      verdict: 'ok',
+      problems: [],
+      mentions:
+        /not Established, so not advertising: node n3 → tor-a is Active \(connect ECONNREFUSED 192\.0\.2\.1:179\)/,
+    },
+    {
+      name: 'ETP Local: only nodes with a ready endpoint',
+      service: bgpOnly({ etp: 'Local' }),
+      over: bgp({ endpointSlices: slices('n2') }),
+      verdict: 'ok',
+      problems: [],
+      mentions:
+        /by node n2 → tor-a \(externalTrafficPolicy Local: only nodes with a ready endpoint advertise\)$/,
+    },
+    {
+      name: 'ETP Local: the nodes with sessions have no endpoint',
+      service: bgpOnly({ etp: 'Local' }),
+      over: bgp({ endpointSlices: slices('n3') }),
+      verdict: 'problem',
+      problems: ['BGPNoLocalEndpoint'],
+      mentions:
+        /its ready endpoints run on n3, while Established sessions \(BGPAdvertisement lan\) are on n1, n2/,
+    },
+    {
+      name: 'ETP Local: no ready endpoint at all',
+      service: bgpOnly({ etp: 'Local' }),
+      over: bgp({ endpointSlices: slices() }),
+      verdict: 'problem',
+      problems: ['BGPNoLocalEndpoint'],
+      mentions: /the Service has no ready endpoint/,
+    },
+    {
+      name: 'the advertisement names only a peer whose session is down',
+      service: bgpOnly(),
+      over: bgp({
+        bgpSessions: [up('n1', 'tor-b'), downSession],
+        bgpAdvertisements: [bgpAdv('lan', { peers: ['tor-a'] })],
+      }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions:
+        /^node n3 → tor-a is Active \(connect ECONNREFUSED 192\.0\.2\.1:179\) \(kubectl get bgpsessionstates -o wide/,
+    },
+    {
+      name: 'the advertisement selects nodes (rack 2) without a session: none at all',
+      service: bgpOnly(),
+      over: bgp({
+        bgpSessions: [up('n1', 'tor-a')],
+        bgpAdvertisements: [bgpAdv('rack2', { nodeSelectors: [{ matchLabels: { rack: '2' } }] })],
+      }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions:
+        /^BGPPeer tor-a has sessions on n1, none of them selected by the advertisements' nodeSelectors; BGPPeer tor-b has no session state on any node: no speaker reports a session: the speakers run without --bgp/,
+    },
+    {
+      name: 'an Established session of a speaker that is gone (Lease expired) is stale: it carries nothing',
+      service: bgpOnly(),
+      over: bgp({
+        bgpSessions: [up('n1', 'tor-a')],
+        speakerLeases: [speakerLease('n1', '10.0.0.1', 600_000), speakerLease('n2', '10.0.0.2', 1_000)],
+      }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /^node n1 → tor-a reads Established but its speaker is not live \(stale\)/,
+    },
+    {
+      name: 'the advertisement names a BGPPeer that does not exist',
+      service: bgpOnly(),
+      over: bgp({ bgpAdvertisements: [bgpAdv('lan', { peers: ['tor-x'] })] }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /^no BGPPeer named tor-x exists$/,
+    },
+    {
+      name: 'the only peer is invalid',
+      service: bgpOnly(),
+      over: bgp({
+        bgpPeers: [bgpPeer('tor-a', '192.0.2.1', { holdTime: '2s' })],
+        bgpSessions: [],
+        bgpAdvertisements: [bgpAdv('lan')],
+      }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /^BGPPeer tor-a has no session state on any node: it is invalid, so no speaker uses it: /,
+    },
+    {
+      name: 'no session state at all (speakers without --bgp)',
+      service: bgpOnly(),
+      over: bgp({ bgpSessions: [] }),
+      verdict: 'problem',
+      problems: ['NoBGPSession'],
+      mentions: /BGPAdvertisement lan selects pool lan, but no session it uses is Established/,
+    },
+    {
+      name: 'no BGPAdvertisement selects the pool: L2 problem stays, BGP says why (info)',
+      service: bgpOnly(),
+      over: bgp({ bgpAdvertisements: [bgpAdv('dmz', { ipAddressPools: ['dmz'] })] }),
+      verdict: 'problem',
+      problems: ['NoL2Advertisement'],
+      mentions:
+        /^to advertise it, create a BGPAdvertisement with ipAddressPools: \[lan\] .*existing: dmz \(pools dmz\)$/,
+    },
+    {
+      name: 'announced over L2 and advertised over BGP',
+      service: fine(),
+      over: bgp(),
+      verdict: 'ok',
+      problems: [],
+      mentions: /192\.0\.2\.10 is announced by node n1 on eth0/,
+    },
+  ];
+
+  test.each(bgpCases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+    const d = diagnose(input(c.service, c.over));
+    const problems = d.findings.filter((f: Finding) => f.level === 'problem').map((f) => f.code);
+    expect(problems).toEqual(c.problems);
+    expect(d.verdict).toBe(c.verdict);
+    const texts = d.findings.flatMap((f) => [f.message, f.hint ?? '']);
+    expect(
+      texts.some((t) => c.mentions!.test(t)),
+      texts.join('\n'),
+    ).toBe(true);
+  });
+
+  test('the NoBGPAdvertisement finding is info; L2-only clusters see no BGP part', () => {
+    const d = diagnose(input(fine(), bgp({ bgpAdvertisements: [] })));
+    expect(d.verdict).toBe('ok');
+    expect(d.findings.find((f) => f.code === 'NoBGPAdvertisement')?.level).toBe('info');
+    expect(d.bgp?.advertisements).toEqual([]);
+    const l2only = diagnose(input(fine()));
+    expect(l2only.bgp).toBeNull();
+    expect(l2only.findings.map((f) => f.code)).toEqual(['Allocated', 'Announced']);
+    expect(diagnose(input(fine(), bgp({ bgpSessions: undefined }))).bgp).toBeNull();
+  });
+
+  test('summary, json fields and table', () => {
+    const d = diagnose(input(bgpOnly({ etp: 'Local' }), bgp({ endpointSlices: slices('n1') })));
+    expect(d.summary).toBe('default/web is fine: 192.0.2.10 from pool lan, advertised over BGP by 1 node');
+    expect(d.bgp).toEqual({
+      advertisements: ['lan'],
+      externalTrafficPolicy: 'Local',
+      advertisedBy: [
+        { node: 'n1', peer: 'tor-a', address: '192.0.2.1', advertisements: ['lan'] },
+        { node: 'n1', peer: 'tor-b', address: '192.0.2.2', advertisements: ['lan'] },
+      ],
+      withoutLocalEndpoint: ['n2'],
+      sessionsDown: [expect.objectContaining({ node: 'n3', peer: 'tor-a', state: 'Active' })],
+    });
+    expect(JSON.parse(toJson(d))).toEqual(d);
+    const t = whyTable(d, NOW);
+    expect(t).toContain(
+      'Verdict: OK: default/web is fine: 192.0.2.10 from pool lan, advertised over BGP by 1 node\n',
+    );
+    expect(t).toContain(
+      '[info]    NoL2Advertisement: 192.0.2.10: no L2Advertisement covers pool lan; the pool is advertised over BGP (BGPAdvertisement lan)\n',
+    );
+    expect(t).toContain(
+      '[ok]      BGPAdvertised: 192.0.2.10 is advertised over BGP (BGPAdvertisement lan) by node n1 → tor-a, tor-b',
+    );
+    expect(t).toContain(
+      '[info]    BGPNoLocalEndpoint: node n2 has an Established session but no ready endpoint',
+    );
   });
 });

@@ -15,8 +15,10 @@ import type { StatusReport } from '../../../cli/status/report.ts';
 import type { Diagnosis } from '../../../cli/why/diagnose.ts';
 import { poolStatusIntent } from '../../../controllers/pool-state.ts';
 import { desiredState, ingressOf } from '../../../controllers/service-state.ts';
-import { API_VERSION } from '../../../lib/api/group.ts';
+import { sessionStateBody, sessionStateStatusBody } from '../../../lib/api/bgp.ts';
+import { API_VERSION, FIELD_MANAGERS } from '../../../lib/api/group.ts';
 import {
+  APPLY_PATCH,
   EventRecorder,
   isNotFound,
   KubeClient,
@@ -42,6 +44,9 @@ const poolName = `${id}-lan`;
 const zoneName = `${id}-zone`;
 const apex = `${id}.k8s.test`;
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const torA = `${id}-tor-a`;
+const torB = `${id}-tor-b`;
+const advName = `${id}-bgp`;
 
 interface Result {
   code: number;
@@ -338,6 +343,8 @@ describe('portico status / why against a real apiserver', () => {
     };
     await del(`/apis/${API_VERSION}/ipaddresspools/${poolName}`);
     await del(`/apis/${API_VERSION}/dnszones/${zoneName}`);
+    for (const p of [torA, torB]) await del(`/apis/${API_VERSION}/bgppeers/${p}`);
+    await del(`/apis/${API_VERSION}/bgpadvertisements/${advName}`);
     for (const n of [n1, n2]) await del(`/api/v1/nodes/${n}`);
     for (const n of [ns, sys]) await del(`/api/v1/namespaces/${n}`);
     client.close();
@@ -688,6 +695,171 @@ describe('portico status / why against a real apiserver', () => {
     } finally {
       await rm(bin, { recursive: true, force: true });
     }
+  });
+
+  // Last: BGP objects change the VIP rows the tests above check. Written as the speaker writes them
+  // (speaker/kube/bgp.ts): the object by server-side apply, then its status through /status.
+  test('BGP mode: sessions from BGPSessionStates, a peer without any, the VIP carried over BGP; why explains it', async () => {
+    const post = (plural: string, body: unknown) =>
+      client.request<KubeObject>({ method: 'POST', path: `/apis/${API_VERSION}/${plural}`, body });
+    const peerA = await post('bgppeers', {
+      apiVersion: API_VERSION,
+      kind: 'BGPPeer',
+      metadata: { name: torA },
+      spec: { myASN: 64512, peerASN: 64500, peerAddress: '198.18.0.1' },
+    });
+    await post('bgppeers', {
+      apiVersion: API_VERSION,
+      kind: 'BGPPeer',
+      metadata: { name: torB },
+      spec: {
+        myASN: 64512,
+        dynamicASN: 'external',
+        peerAddress: '198.18.0.2',
+        nodeSelectors: [{ matchLabels: { 'example.com/rack': 'none' } }],
+      },
+    });
+    await post('bgpadvertisements', {
+      apiVersion: API_VERSION,
+      kind: 'BGPAdvertisement',
+      metadata: { name: advName },
+      spec: { ipAddressPools: [poolName], peers: [torA] },
+    });
+    const apply = (path: string, body: unknown) =>
+      client.request({
+        method: 'PATCH',
+        path,
+        query: { fieldManager: FIELD_MANAGERS.speaker, force: true },
+        contentType: APPLY_PATCH,
+        body,
+      });
+    const since = new Date(Date.now() - 7_200_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const states = [
+      {
+        node: n1,
+        peer: torA,
+        peerAddress: '198.18.0.1',
+        state: 'Established' as const,
+        prefixesSent: 2,
+        establishedSince: since,
+        lastTransition: since,
+        // Kept by the speaker after recovery; not shown while Established.
+        lastError: 'hold timer expired',
+      },
+      {
+        node: n2,
+        peer: torA,
+        peerAddress: '198.18.0.1',
+        state: 'Active' as const,
+        prefixesSent: 0,
+        lastTransition: now(),
+        lastError: 'connect ECONNREFUSED 198.18.0.1:179',
+      },
+    ];
+    for (const st of states) {
+      const nodeObj = await client.get<KubeObject>(Resources.nodes, undefined, st.node);
+      const body = sessionStateBody(
+        { name: st.node, uid: nodeObj.metadata?.uid ?? '' },
+        { name: torA, uid: peerA.metadata?.uid ?? '' },
+      );
+      const name = body.metadata.name!;
+      await apply(`/apis/${API_VERSION}/bgpsessionstates/${name}`, body);
+      await apply(`/apis/${API_VERSION}/bgpsessionstates/${name}/status`, sessionStateStatusBody(name, st));
+    }
+
+    const res = await cli(['status', '-o', 'json', '-n', ns, ...kc()]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const r = JSON.parse(res.stdout) as StatusReport;
+    expect(r.notes).toEqual([]);
+    expect(r.bgp).toEqual({
+      peers: [
+        { name: torA, address: '198.18.0.1', myASN: 64512, peerASN: '64500', sessions: 2, established: 1 },
+        { name: torB, address: '198.18.0.2', myASN: 64512, peerASN: 'external', sessions: 0, established: 0 },
+      ],
+      sessions: [
+        {
+          name: `${n1}-${torA}`,
+          node: n1,
+          peer: torA,
+          address: '198.18.0.1',
+          state: 'Established',
+          prefixes: 2,
+          since,
+          lastError: null,
+          speakerLive: true,
+        },
+        {
+          name: `${n2}-${torA}`,
+          node: n2,
+          peer: torA,
+          address: '198.18.0.1',
+          state: 'Active',
+          prefixes: 0,
+          since: expect.any(String),
+          lastError: 'connect ECONNREFUSED 198.18.0.1:179',
+          // n2's speaker stopped renewing its Lease five minutes ago (beforeAll).
+          speakerLive: false,
+        },
+      ],
+      established: 1,
+      peersWithoutSession: [torB],
+    });
+    // dark has no L2Advertisement, but n1's Established session carries its pool: no problem.
+    expect(r.vips.find((v) => v.ip === '198.18.7.11')?.bgp).toEqual({
+      advertisements: [advName],
+      nodes: [n1],
+    });
+    expect(r.problems.filter((p) => p.includes('198.18.7.11'))).toEqual([]);
+    expect(r.problems).toEqual(
+      expect.arrayContaining([
+        `BGP session of node ${n2} to peer ${torA} (198.18.0.1) is Active: connect ECONNREFUSED 198.18.0.1:179`,
+        expect.stringMatching(new RegExp(`^BGPPeer ${torB} has no session state on any node`)),
+      ]),
+    );
+    // The kind e2e's fields are still there.
+    const web = r.vips.find((v) => v.ip === '198.18.7.10')!;
+    expect(web).toMatchObject({ announced: 'True', node: n1, services: [`${ns}/web`] });
+
+    const table = await cli(['status', '-n', ns, ...kc()]);
+    expect(table.code).toBe(0);
+    const t = table.stdout;
+    expect(t).toContain('\nBGP SESSIONS (');
+    expect(t).toMatch(new RegExp(`^${n1} +${torA} +198\\.18\\.0\\.1 +Established +2 +2h +-$`, 'm'));
+    expect(t).toMatch(
+      new RegExp(
+        `^${n2} +${torA} +198\\.18\\.0\\.1 +Active +0 +\\d+s +connect ECONNREFUSED 198\\.18\\.0\\.1:179$`,
+        'm',
+      ),
+    );
+    expect(t).toContain(`No session state on any node for BGPPeer ${torB}\n`);
+    expect(t).toContain('BGP: 1/2 sessions Established (2 BGPPeers)\n');
+    expect(t).toMatch(
+      new RegExp(
+        `^198\\.18\\.7\\.11 +${ns}/dark +${poolName} +False \\(NoL2Advertisement\\) +- +- +- +1 node$`,
+        'm',
+      ),
+    );
+
+    const why = await cli(['why', `${ns}/dark`, ...kc()]);
+    expect(why.code).toBe(0);
+    expect(why.stdout).toContain(
+      `Verdict: OK: ${ns}/dark is fine: 198.18.7.11 from pool ${poolName}, advertised over BGP by 1 node\n`,
+    );
+    expect(why.stdout).toContain(
+      `[ok]      BGPAdvertised: 198.18.7.11 is advertised over BGP (BGPAdvertisement ${advName}) by node ${n1} → ${torA}\n`,
+    );
+    expect(why.stdout).toContain(
+      `[info]    BGPSessionDown: not Established, so not advertising: node ${n2} → ${torA} is Active (connect ECONNREFUSED 198.18.0.1:179)\n`,
+    );
+    const whyJson = JSON.parse((await cli(['why', `${ns}/dark`, '-o', 'json', ...kc()])).stdout) as Diagnosis;
+    expect(whyJson.bgp).toMatchObject({
+      advertisements: [advName],
+      externalTrafficPolicy: 'Cluster',
+      advertisedBy: [{ node: n1, peer: torA, address: '198.18.0.1', advertisements: [advName] }],
+      withoutLocalEndpoint: [],
+      sessionsDown: [{ node: n2, peer: torA, state: 'Active' }],
+    });
   });
 });
 
