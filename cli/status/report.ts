@@ -476,7 +476,11 @@ export function buildStatus(input: StatusInput): StatusReport {
 
   for (const v of vips) {
     const who = v.services.join(', ');
-    if (v.bgp && v.announced === 'False' && v.reason === ANNOUNCED_REASONS.NoL2Advertisement) {
+    const bgpOnly =
+      (v.announced === 'False' && v.reason === ANNOUNCED_REASONS.NoL2Advertisement) ||
+      // The speakers leave VIPs that BGP alone carries out of the Announced condition.
+      v.announced === 'Unknown';
+    if (v.bgp && bgpOnly) {
       // A BGP-only pool: the L2 side rightly says "not announced"; BGP carries the VIP instead.
       // Any other L2 failure (no eligible node, …) stays a problem even when BGP carries the VIP.
       if (v.bgp.nodes.length === 0)

@@ -452,7 +452,21 @@ export function diagnose(input: WhyInput): Diagnosis {
     bgpFindings,
   );
   const announced = condOf(svc, SERVICE_CONDITIONS.Announced);
-  if (!announced) {
+  // The speakers leave VIPs that BGP alone carries out of the (L2) Announced condition.
+  const l2MayCover = input.l2Advertisements.some((a) => {
+    const s = a.spec ?? {};
+    const bySelector =
+      !!s.ipAddressPoolSelector ||
+      !!(s as { ipAddressPoolSelectors?: unknown[] }).ipAddressPoolSelectors?.length;
+    return bySelector || !s.ipAddressPools?.length || (pool !== null && s.ipAddressPools.includes(pool));
+  });
+  if (!announced && bgp !== null && bgp.advertisements.length > 0 && !l2MayCover) {
+    add(
+      'info',
+      ANNOUNCED_REASONS.NoL2Advertisement,
+      `no L2Advertisement covers pool ${pool ?? '(unknown)'}, so there is no portico.dev/Announced condition: the pool is advertised over BGP (BGPAdvertisement ${bgp.advertisements.join(', ')})`,
+    );
+  } else if (!announced) {
     findings.push(...bgpFindings);
     if (liveNodes.size === 0)
       add(
@@ -470,8 +484,8 @@ export function diagnose(input: WhyInput): Diagnosis {
       );
     return done('problem', `${key} has ${ips.join(', ')} but it is not announced`);
   }
-  const parts = parseAnnouncedMessage(announced.message);
-  if (announced.status === 'True') {
+  const parts = announced ? parseAnnouncedMessage(announced.message) : [];
+  if (announced?.status === 'True') {
     const nodes = new Set<string>();
     // A move between nodes keeps the condition True: the OwnerChanged Event dates it (status.ts).
     const moves = ownerChangeTimes(input.events);
@@ -494,7 +508,7 @@ export function diagnose(input: WhyInput): Diagnosis {
           `kubectl -n ${ns} get pods -o wide --field-selector spec.nodeName=${n}`,
         );
     }
-  } else {
+  } else if (announced) {
     const reason = announced.reason;
     for (const p of parts.filter((x) => x.node === null)) {
       const why = p.why ?? '';

@@ -851,6 +851,19 @@ describe('BGP mode', () => {
     expect(t).toMatch(/^192\.0\.2\.10 +default\/web +lan +False \(NoL2Advertisement\) +- +- +- +1 node$/m);
   });
 
+  test('a BGP-only VIP without any Announced condition (the speakers write none for it) is no problem either', () => {
+    const r = buildStatus(
+      input({
+        services: [web({ decisions: undefined })],
+        bgpPeers: peers.slice(0, 2),
+        bgpSessions: sessions,
+        bgpAdvertisements: [bgpAdv('lan', { ipAddressPools: ['lan'] })],
+      }),
+    );
+    expect(r.vips[0]!.announced).toBe('Unknown');
+    expect(r.problems.filter((p) => p.includes('192.0.2.10'))).toEqual([]);
+  });
+
   test('which sessions carry a pool: the advertisement picks pools, peers and nodes', () => {
     const cases: Array<
       [string, ReturnType<typeof bgpAdv>[], { advertisements: string[]; nodes: string[] } | null]

@@ -719,6 +719,18 @@ describe('BGP', () => {
     expect(diagnose(input(fine(), bgp({ bgpSessions: undefined }))).bgp).toBeNull();
   });
 
+  test('BGP alone carries the pool and the speakers wrote no Announced condition: fine, an info says why', () => {
+    const d = diagnose(input(fine({ decisions: undefined }), bgp()));
+    expect(d.verdict).toBe('ok');
+    expect(d.findings.find((f) => f.code === 'NotAnnouncedYet')).toBeUndefined();
+    expect(d.findings.find((f) => f.code === 'NoL2Advertisement')).toMatchObject({ level: 'info' });
+    // With an L2Advertisement that may cover the pool, a missing condition is still a problem.
+    const withL2 = diagnose(
+      input(fine({ decisions: undefined }), bgp({ l2Advertisements: [l2('all', {})] })),
+    );
+    expect(withL2.findings.find((f) => f.code === 'NotAnnouncedYet')).toMatchObject({ level: 'problem' });
+  });
+
   test('summary, json fields and table', () => {
     const d = diagnose(input(bgpOnly({ etp: 'Local' }), bgp({ endpointSlices: slices('n1') })));
     expect(d.summary).toBe('default/web is fine: 192.0.2.10 from pool lan, advertised over BGP by 1 node');
