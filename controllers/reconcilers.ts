@@ -35,6 +35,7 @@ import {
   type DesiredServiceState,
   desiredState,
   ingressOf,
+  managedBy,
   restoreEntryOf,
   type ServiceObject,
   statusUpToDate,
@@ -292,14 +293,19 @@ export class LeaderTerm {
 
   // ------------------------------------------------------------------ Service reconciler
 
-  private async getService(key: string, signal: AbortSignal): Promise<ServiceObject | undefined> {
+  /** A quorum read of the Service (trimmed), and whether our field manager owns any of its fields. */
+  private async getService(
+    key: string,
+    signal: AbortSignal,
+  ): Promise<(ServiceObject & { ownedByUs: boolean }) | undefined> {
     const { namespace, name } = splitKey(key);
     try {
-      const s = await this.ctx.client.request<ServiceObject>({
+      const s = await this.ctx.client.request<ServiceObject & { metadata?: { managedFields?: unknown } }>({
         path: objectPath(Resources.services, namespace, name),
         signal,
       });
-      return trimService({ apiVersion: 'v1', kind: 'Service', ...s });
+      const ownedByUs = managedBy(s, this.serviceManager);
+      return Object.assign(trimService({ apiVersion: 'v1', kind: 'Service', ...s }), { ownedByUs });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -319,8 +325,9 @@ export class LeaderTerm {
       }
       // About to release or clean up: confirm with the apiserver, the cache may trail it.
       const fresh = await this.getService(key, signal);
-      if (servedByPortico(fresh, ctx)) {
-        svc = fresh;
+      if (fresh && servedByPortico(fresh, ctx)) {
+        const { ownedByUs: _owned, ...object } = fresh;
+        svc = object;
       } else {
         this.pending.delete(key);
         this.warned.delete(key);
@@ -340,7 +347,9 @@ export class LeaderTerm {
           this.retryPending();
           this.poolsTouched(before?.pool);
         }
-        if (fresh && carriesOurState(fresh)) await this.clearService(fresh, signal);
+        // Only what our field manager wrote: another class's controller owns its own condition
+        // (an apply of ours could not remove it anyway, and would be a write per Service).
+        if (fresh?.ownedByUs && carriesOurState(fresh)) await this.clearService(fresh, signal);
         return;
       }
     }

@@ -70,6 +70,15 @@ export function carriesOurState(svc: ServiceObject | undefined): boolean {
   return hasCond || Object.hasOwn(ann, ANNOTATIONS.allocatedFromPool);
 }
 
+/** Does field manager `manager` own any field of the object (its managedFields, untrimmed)? */
+export function managedBy(
+  obj: { metadata?: { managedFields?: unknown } } | undefined,
+  manager: string,
+): boolean {
+  const mf = obj?.metadata?.managedFields;
+  return Array.isArray(mf) && mf.some((e) => (e as { manager?: unknown } | null)?.manager === manager);
+}
+
 export function serviceKeyOf(svc: ServiceObject): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }

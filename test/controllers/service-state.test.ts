@@ -4,6 +4,7 @@ import {
   annotationUpToDate,
   carriesOurState,
   desiredState,
+  managedBy,
   restoreEntryOf,
   type ServiceObject,
   statusUpToDate,
@@ -157,5 +158,21 @@ describe('restoreEntryOf', () => {
     s.status = { loadBalancer: { ingress: [{ ip: '192.0.2.5' }, { hostname: 'x.example' }] } };
     expect(restoreEntryOf(s, undefined)).toMatchObject({ ips: ['192.0.2.5'], pool: 'mlb' });
     expect(restoreEntryOf(svc(), undefined)).toBeNull();
+  });
+});
+
+describe('managedBy', () => {
+  test('true only when the manager owns some field; tolerates missing or malformed managedFields', () => {
+    const obj = (managedFields: unknown) => ({ metadata: { managedFields } });
+    const mf = [
+      { manager: 'kubectl' },
+      { manager: 'portico-controller:b.example/lb', subresource: 'status' },
+    ];
+    expect(managedBy(obj(mf), 'portico-controller:b.example/lb')).toBe(true);
+    expect(managedBy(obj(mf), 'portico-controller')).toBe(false);
+    expect(managedBy(obj(undefined), 'portico-controller')).toBe(false);
+    expect(managedBy(obj('nope'), 'portico-controller')).toBe(false);
+    expect(managedBy(obj([null, 3]), 'portico-controller')).toBe(false);
+    expect(managedBy(undefined, 'portico-controller')).toBe(false);
   });
 });
