@@ -25,11 +25,10 @@ import {
   SPEAKER_BGP_NAMESPACE_RULES,
   SPEAKER_CLUSTER_ROLE_RULES,
   SPEAKER_NAMESPACE_RULES,
-  speakerClusterRole,
-  speakerNamespaceRole,
 } from '../../../speaker/rbac.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../envtest/index.ts';
 import { JsonLines, Segment } from '../../speaker/support/netns.ts';
+import { bindRules } from '../../support/rbac.ts';
 import { kernelNextHops } from './routers.ts';
 import { BgpTopology, ROUTER_V4, ROUTER_V6, TCP_PORT } from './topology.ts';
 
@@ -242,40 +241,12 @@ export class BgpSpeakerTopology {
     clusterRules: typeof SPEAKER_CLUSTER_ROLE_RULES,
     nsRules: typeof SPEAKER_NAMESPACE_RULES,
   ): Promise<void> {
-    const rbac = '/apis/rbac.authorization.k8s.io/v1';
-    const subjects = [{ kind: 'ServiceAccount', name: 'portico-speaker', namespace: SPEAKER_NS }];
-    const a = this.admin!;
-    await a.request({
-      method: 'POST',
-      path: `${rbac}/clusterroles`,
-      body: speakerClusterRole(name, clusterRules),
-    });
-    await a.request({
-      method: 'POST',
-      path: `${rbac}/clusterrolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects,
-      },
-    });
-    await a.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${SPEAKER_NS}/roles`,
-      body: speakerNamespaceRole(SPEAKER_NS, name, nsRules),
-    });
-    await a.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${SPEAKER_NS}/rolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name, namespace: SPEAKER_NS },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-        subjects,
-      },
+    await bindRules(this.admin!, {
+      name,
+      namespace: SPEAKER_NS,
+      serviceAccount: 'portico-speaker',
+      clusterRules,
+      namespaceRules: nsRules,
     });
   }
 

@@ -18,9 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningController, startController } from '../../../controllers/index.ts';
 import { KubeClient } from '../../../lib/kube/index.ts';
-import { SPEAKER_NAMESPACE_RULES, speakerClusterRole, speakerNamespaceRole } from '../../../speaker/rbac.ts';
+import { SPEAKER_CLUSTER_ROLE_RULES, SPEAKER_NAMESPACE_RULES } from '../../../speaker/rbac.ts';
 import { type ControlPlane, REPO_ROOT, startControlPlane } from '../../envtest/index.ts';
 import { JsonLines, Segment } from '../../speaker/support/netns.ts';
+import { bindRules } from '../../support/rbac.ts';
 
 export const SPEAKER_MAIN = join(REPO_ROOT, 'speaker', 'main.ts');
 export const SPEAKER_NS = 'portico-system';
@@ -181,43 +182,13 @@ export class L2Topology {
   }
 
   private async bindSpeakerRbac(): Promise<void> {
-    const rbac = '/apis/rbac.authorization.k8s.io/v1';
-    const subjects = [{ kind: 'ServiceAccount', name: 'portico-speaker', namespace: SPEAKER_NS }];
-    const a = this.admin!;
-    await a.request({
-      method: 'POST',
-      path: `${rbac}/clusterroles`,
-      body: speakerClusterRole('portico-speaker'),
+    await bindRules(this.admin!, {
+      name: 'portico-speaker',
+      namespace: SPEAKER_NS,
+      serviceAccount: 'portico-speaker',
+      clusterRules: SPEAKER_CLUSTER_ROLE_RULES,
+      namespaceRules: SPEAKER_NAMESPACE_RULES,
     });
-    await a.request({
-      method: 'POST',
-      path: `${rbac}/clusterrolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: 'portico-speaker' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'portico-speaker' },
-        subjects,
-      },
-    });
-    if (SPEAKER_NAMESPACE_RULES.length) {
-      await a.request({
-        method: 'POST',
-        path: `${rbac}/namespaces/${SPEAKER_NS}/roles`,
-        body: speakerNamespaceRole(SPEAKER_NS),
-      });
-      await a.request({
-        method: 'POST',
-        path: `${rbac}/namespaces/${SPEAKER_NS}/rolebindings`,
-        body: {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'RoleBinding',
-          metadata: { name: 'portico-speaker', namespace: SPEAKER_NS },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'portico-speaker' },
-          subjects,
-        },
-      });
-    }
   }
 
   /** Starts the real speaker in node i; resolves once it logged "speaker started". */

@@ -8,17 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionStateBody, sessionStateStatusBody } from '../../../lib/api/bgp.ts';
 import { BGP_SESSION_LABELS } from '../../../lib/api/types.ts';
 import { KubeClient, loadKubeConfig } from '../../../lib/kube/index.ts';
-import {
-  SPEAKER_BGP_CLUSTER_RULES,
-  SPEAKER_BGP_NAMESPACE_RULES,
-  speakerClusterRole,
-  speakerNamespaceRole,
-} from '../../../speaker/rbac.ts';
+import { SPEAKER_BGP_CLUSTER_RULES, SPEAKER_BGP_NAMESPACE_RULES } from '../../../speaker/rbac.ts';
 import { sharedKubeConfig, sharedServiceAccountKubeconfig } from '../../envtest/shared.ts';
+import { bindRules } from '../../support/rbac.ts';
 
 const id = randomBytes(3).toString('hex');
 const ns = `speaker-bgp-rbac-${id}`;
-const rbac = '/apis/rbac.authorization.k8s.io/v1';
 const api = '/apis/portico.dev/v1alpha1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,42 +25,15 @@ describe('speaker BGP mode: RBAC', () => {
   beforeAll(async () => {
     const kubeconfig = await sharedServiceAccountKubeconfig(ns, 'portico-speaker');
     cleanups.push(() => admin.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}` }));
-    const subjects = [{ kind: 'ServiceAccount', name: 'portico-speaker', namespace: ns }];
-    const name = `portico-speaker-bgp-${id}`;
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/clusterroles`,
-      body: speakerClusterRole(name, SPEAKER_BGP_CLUSTER_RULES),
-    });
-    cleanups.push(() => admin.request({ method: 'DELETE', path: `${rbac}/clusterroles/${name}` }));
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/clusterrolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects,
-      },
-    });
-    cleanups.push(() => admin.request({ method: 'DELETE', path: `${rbac}/clusterrolebindings/${name}` }));
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${ns}/roles`,
-      body: speakerNamespaceRole(ns, 'speaker-bgp', SPEAKER_BGP_NAMESPACE_RULES),
-    });
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${ns}/rolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'speaker-bgp', namespace: ns },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'speaker-bgp' },
-        subjects,
-      },
-    });
+    cleanups.push(
+      await bindRules(admin, {
+        name: `portico-speaker-bgp-${id}`,
+        namespace: ns,
+        serviceAccount: 'portico-speaker',
+        clusterRules: SPEAKER_BGP_CLUSTER_RULES,
+        namespaceRules: SPEAKER_BGP_NAMESPACE_RULES,
+      }),
+    );
     await admin.request({
       method: 'POST',
       path: `/api/v1/namespaces/${ns}/secrets`,

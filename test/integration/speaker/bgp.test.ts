@@ -9,6 +9,7 @@
 // nothing is ever announced on a link here; BGP talks only to 127.0.0.1.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyRule } from '../../../lib/api/rbac.ts';
 import { KubeClient, loadKubeConfig } from '../../../lib/kube/index.ts';
 import { createLogger } from '../../../lib/observe/log.ts';
 import { type RunningSpeaker, startSpeaker } from '../../../speaker/kube/speaker.ts';
@@ -17,17 +18,15 @@ import {
   SPEAKER_BGP_NAMESPACE_RULES,
   SPEAKER_CLUSTER_ROLE_RULES,
   SPEAKER_NAMESPACE_RULES,
-  speakerClusterRole,
-  speakerNamespaceRole,
 } from '../../../speaker/rbac.ts';
 import { sharedKubeConfig, sharedServiceAccountKubeconfig } from '../../envtest/shared.ts';
 import { FakeRouter } from '../../speaker/bgp/fake-router.ts';
+import { bindRules } from '../../support/rbac.ts';
 
 const id = randomBytes(3).toString('hex');
 const ns = `speaker-bgp-${id}`;
 const node = `bgp-node-${id}`;
 const lbClass = `bgp-${id}.example/lb`;
-const rbac = '/apis/rbac.authorization.k8s.io/v1';
 const api = '/apis/portico.dev/v1alpha1';
 const VIP = '203.0.113.81';
 const VIP_LOCAL = '203.0.113.82';
@@ -80,46 +79,18 @@ describe('speaker: BGP mode end to end against a loopback router', () => {
     });
   const bind = async (
     name: string,
-    clusterRules: typeof SPEAKER_CLUSTER_ROLE_RULES,
-    nsRules: typeof SPEAKER_NAMESPACE_RULES,
-  ) => {
-    const subjects = [{ kind: 'ServiceAccount', name: 'portico-speaker', namespace: ns }];
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/clusterroles`,
-      body: speakerClusterRole(name, clusterRules),
-    });
-    cleanups.push(() => admin.request({ method: 'DELETE', path: `${rbac}/clusterroles/${name}` }));
-    const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/clusterrolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name },
-        roleRef,
-        subjects,
-      },
-    });
-    cleanups.push(() => admin.request({ method: 'DELETE', path: `${rbac}/clusterrolebindings/${name}` }));
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${ns}/roles`,
-      body: speakerNamespaceRole(ns, name, nsRules),
-    });
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${ns}/rolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name, namespace: ns },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-        subjects,
-      },
-    });
-  };
+    clusterRules: readonly PolicyRule[],
+    namespaceRules: readonly PolicyRule[],
+  ) =>
+    cleanups.push(
+      await bindRules(admin, {
+        name,
+        namespace: ns,
+        serviceAccount: 'portico-speaker',
+        clusterRules,
+        namespaceRules,
+      }),
+    );
   const service = async (name: string, ip: string, etp: 'Cluster' | 'Local') => {
     await apply(`/api/v1/namespaces/${ns}/services/${name}`, {
       apiVersion: 'v1',

@@ -13,17 +13,13 @@ import { KubeClient, loadKubeConfig } from '../../../lib/kube/index.ts';
 import { createLogger } from '../../../lib/observe/log.ts';
 import { leaseBody, leaseName } from '../../../speaker/kube/peers.ts';
 import { type RunningSpeaker, startSpeaker } from '../../../speaker/kube/speaker.ts';
-import {
-  SPEAKER_CLUSTER_ROLE_RULES,
-  speakerClusterRole,
-  speakerNamespaceRole,
-} from '../../../speaker/rbac.ts';
+import { SPEAKER_CLUSTER_ROLE_RULES, SPEAKER_NAMESPACE_RULES } from '../../../speaker/rbac.ts';
 import { sharedKubeConfig, sharedServiceAccountKubeconfig } from '../../envtest/shared.ts';
+import { bindRules } from '../../support/rbac.ts';
 
 const id = randomBytes(3).toString('hex');
 const ns = `speaker-rbac-${id}`;
 const lbClass = `rbac-${id}.example/lb`;
-const rbac = '/apis/rbac.authorization.k8s.io/v1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
@@ -58,38 +54,15 @@ describe('speaker: RBAC', () => {
 
   beforeAll(async () => {
     kubeconfig = await sharedServiceAccountKubeconfig(ns, 'portico-speaker');
-    const subjects = [{ kind: 'ServiceAccount', name: 'portico-speaker', namespace: ns }];
-    const name = `portico-speaker-${id}`;
-    await admin.request({ method: 'POST', path: `${rbac}/clusterroles`, body: speakerClusterRole(name) });
-    cleanups.push(() => admin.request({ method: 'DELETE', path: `${rbac}/clusterroles/${name}` }));
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/clusterrolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects,
-      },
-    });
-    cleanups.push(() => admin.request({ method: 'DELETE', path: `${rbac}/clusterrolebindings/${name}` }));
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${ns}/roles`,
-      body: speakerNamespaceRole(ns, 'speaker'),
-    });
-    await admin.request({
-      method: 'POST',
-      path: `${rbac}/namespaces/${ns}/rolebindings`,
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'speaker', namespace: ns },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'speaker' },
-        subjects,
-      },
-    });
+    cleanups.push(
+      await bindRules(admin, {
+        name: `portico-speaker-${id}`,
+        namespace: ns,
+        serviceAccount: 'portico-speaker',
+        clusterRules: SPEAKER_CLUSTER_ROLE_RULES,
+        namespaceRules: SPEAKER_NAMESPACE_RULES,
+      }),
+    );
     cleanups.push(() => admin.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}` }));
     // The node this speaker runs as, a pool in a range no local interface holds, an advertisement.
     await admin.request({
