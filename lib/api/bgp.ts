@@ -21,7 +21,8 @@ import { BGP_SESSION_LABELS, DEFAULTS } from './types.ts';
 // ------------------------------------------------------------------------------------------------
 // Durations (metav1.Duration, Go's time.ParseDuration syntax)
 
-const UNIT_SECONDS: Record<string, number> = {
+/** Seconds per unit of a Go duration (time.ParseDuration). */
+export const UNIT_SECONDS: Readonly<Record<string, number>> = {
   ns: 1e-9,
   us: 1e-6,
   µs: 1e-6,

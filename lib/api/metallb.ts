@@ -46,6 +46,7 @@ import {
   formatCommunity,
   parseCommunity,
   parseDuration,
+  UNIT_SECONDS,
 } from './bgp.ts';
 import { MAX_ENTRY_LENGTH, MAX_POOL_ENTRIES } from './crds/ipaddresspool.ts';
 import { API_VERSION, KINDS, LOAD_BALANCER_CLASS } from './group.ts';
@@ -832,19 +833,9 @@ export function goDurationSeconds(text: string): number | null {
   const body = m[2]!;
   if (body === '0') return 0;
   if (!/^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$/u.test(body)) return null;
-  const unit: Record<string, number> = {
-    ns: 1e-9,
-    us: 1e-6,
-    µs: 1e-6,
-    μs: 1e-6,
-    ms: 1e-3,
-    s: 1,
-    m: 60,
-    h: 3600,
-  };
   let total = 0;
   for (const p of body.matchAll(/([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/gu))
-    total += Number(p[1] === '.' ? '0' : p[1]) * unit[p[2]!]!;
+    total += Number(p[1] === '.' ? '0' : p[1]) * UNIT_SECONDS[p[2]!]!;
   total = Math.round(total * 1e9) / 1e9;
   return m[1] === '-' ? -total : total;
 }
