@@ -59,6 +59,15 @@ fail() {
   printf '\nFAIL: %s\n' "$*" >&2
   exit 1
 }
+# Every Deployment and DaemonSet of a namespace rolled out and available. Not `kubectl wait
+# pods --all`: it lists the pods first, and a replaced pod deleted while it waits fails it with
+# NotFound (seen after `helm upgrade`, when the old DNS replica went away).
+rolled_out() { # NAMESPACE TIMEOUT
+  local w
+  for w in $(kubectl -n "$1" get deployments,daemonsets -o name); do
+    kubectl -n "$1" rollout status "$w" --timeout="$2" >/dev/null || return 1
+  done
+}
 
 for bin in kind docker helm kubectl node; do
   command -v "$bin" >/dev/null 2>&1 || fail "$bin is required"
@@ -150,7 +159,7 @@ helm_args=(--namespace "$NAMESPACE" --values "$WORK/values.yaml" --set "image.re
 helm install portico "$REPO_ROOT/charts/portico" --create-namespace "${helm_args[@]}" --wait --timeout 5m >/dev/null ||
   fail "helm install failed"
 ok "helm install charts/portico (pool $POOL with an L2Advertisement, dns.service.nodePort=$DNS_NODE_PORT)"
-kubectl -n "$NAMESPACE" wait --for=condition=Ready pods --all --timeout=180s >/dev/null || fail "Portico pods not Ready"
+rolled_out "$NAMESPACE" 180s || fail "Portico pods not Ready"
 ok "all Portico pods Ready: $(kubectl -n "$NAMESPACE" get pods --no-headers | wc -l) pods"
 
 # Effective, permitted and bounding capabilities of each speaker's process 1 (the speaker itself):
@@ -501,8 +510,8 @@ outage_ms() {
 }
 wait_settled() { # every node Ready, every Portico/app pod Ready, the VIP announced and serving
   kubectl wait --for=condition=Ready nodes --all --timeout=240s >/dev/null || fail "nodes not Ready again"
-  kubectl -n "$NAMESPACE" wait --for=condition=Ready pods --all --timeout=240s >/dev/null || fail "Portico pods not Ready again"
-  kubectl -n "$APP_NS" wait --for=condition=Ready pods --all --timeout=240s >/dev/null || fail "app pods not Ready again"
+  rolled_out "$NAMESPACE" 240s || fail "Portico pods not Ready again"
+  rolled_out "$APP_NS" 240s || fail "app pods not Ready again"
   for _ in $(seq 1 60); do
     if client curl -fs -o /dev/null --max-time 1 --resolve "app.$ZONE:80:$VIP" "http://app.$ZONE/" &&
       [ -n "$(owner_of "$APP_NS" traefik)" ]; then
@@ -622,8 +631,7 @@ log "helm upgrade with a changed value"
 key_before="$(kubectl -n "$NAMESPACE" get secret -l app.kubernetes.io/component=speaker -o jsonpath='{.items[0].data.key}')"
 helm upgrade portico "$REPO_ROOT/charts/portico" "${helm_args[@]}" --set logLevel=debug --wait --timeout 5m >/dev/null ||
   fail "helm upgrade failed"
-kubectl -n "$NAMESPACE" rollout status daemonset/portico-speaker --timeout=180s >/dev/null
-kubectl -n "$NAMESPACE" wait --for=condition=Ready pods --all --timeout=180s >/dev/null
+rolled_out "$NAMESPACE" 180s || fail "Portico not rolled out after helm upgrade"
 sleep 5
 [ "$(all_ips)" = "$BEFORE" ] || fail "IPs changed across helm upgrade: $(diff <(echo "$BEFORE") <(all_ips) || true)"
 key_after="$(kubectl -n "$NAMESPACE" get secret -l app.kubernetes.io/component=speaker -o jsonpath='{.items[0].data.key}')"
