@@ -163,24 +163,8 @@ export class BgpSpeakerTopology {
     reapSpeakers(`/tmp/portico-bgp-${this.opts.label}`);
     await this.bgp.create();
     const seg = this.bgp.seg;
-    // The API link: named like Segment's own root veth so Segment.reapStale() removes a leftover.
-    this.rootVeth = `ptr${seg.id}`;
-    Segment.run([
-      'ip',
-      'link',
-      'add',
-      this.rootVeth,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'papi',
-      'netns',
-      seg.switchNs,
-    ]);
-    seg.exec(seg.switchNs, ['ip', 'link', 'set', 'papi', 'master', 'br0', 'up']);
-    Segment.run(['ip', 'addr', 'add', `${API_IP}/32`, 'dev', this.rootVeth]);
-    Segment.run(['ip', 'link', 'set', this.rootVeth, 'up']);
+    // The API link (Segment.reapStale() removes a leftover of a killed run).
+    this.rootVeth = seg.addRootLink(`${API_IP}/32`);
     // The host's own uplink may sit in 192.0.2.0/24 (it does on CI machines using documentation
     // ranges), so the root namespace gets nothing there: the API link has its own addresses, a /32
     // per node on the node's `lo`, reached on-link over the bridge, and host routes back.

@@ -135,23 +135,7 @@ export class L2Topology {
     }
     this.client = this.seg.addHost('cl', '02:00:00:00:0c:11', [`${this.clientIp}/24`, `${v6}100/64`]);
     // The root side of the API link: one veth into the bridge, nothing else in the root namespace.
-    this.rootVeth = `ptr${this.seg.id}`;
-    Segment.run([
-      'ip',
-      'link',
-      'add',
-      this.rootVeth,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'papi',
-      'netns',
-      this.seg.switchNs,
-    ]);
-    this.seg.exec(this.seg.switchNs, ['ip', 'link', 'set', 'papi', 'master', 'br0', 'up']);
-    Segment.run(['ip', 'addr', 'add', `${this.apiIp}/24`, 'dev', this.rootVeth]);
-    Segment.run(['ip', 'link', 'set', this.rootVeth, 'up']);
+    this.rootVeth = this.seg.addRootLink(`${this.apiIp}/24`);
 
     const t0 = Date.now();
     this.cp = await startControlPlane({ bindAddress: this.apiIp });

@@ -105,6 +105,20 @@ export class Segment {
     this.exec(this.switchNs, ['ip', 'link', 'set', 'br0', 'up']);
   }
 
+  /**
+   * The one thing a segment may put in the root namespace: a veth `ptr<id>` whose peer is a bridge
+   * port, holding `address` (with its prefix length), so a process in the root namespace (the
+   * envtest kube-apiserver) is reachable from the hosts. reapStale() removes it after a killed run.
+   */
+  addRootLink(address: string): string {
+    const name = `ptr${this.id}`;
+    Segment.run(['ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'papi', 'netns', this.switchNs]);
+    this.exec(this.switchNs, ['ip', 'link', 'set', 'papi', 'master', 'br0', 'up']);
+    Segment.run(['ip', 'addr', 'add', address, 'dev', name]);
+    Segment.run(['ip', 'link', 'set', name, 'up']);
+    return name;
+  }
+
   /** Adds a host namespace with eth0 (given MAC) plugged into the bridge; returns its name. */
   addHost(short: string, mac: string, addresses: string[]): string {
     const ns = `pt-${this.label}-${this.id}-${short}`;
